@@ -1,0 +1,156 @@
+"""One place for every setting: defaults < TOML file < environment < flags.
+
+The TOML file is `assistant.toml` (top-level keys) or the `[tool.assistant]` table
+of a `pyproject.toml`, looked up in the working directory unless `ASSISTANT_CONFIG`
+names a file. Environment variables are `ASSISTANT_<FIELD>` in upper case.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+@dataclass
+class Settings:
+    # where the index lives
+    index_dir: Path = Path("index")
+    chroma_url: str | None = None  # http://host:port -> Chroma server instead of on-disk
+    chroma_token: str | None = None
+    collection: str = "articles"
+
+    # embeddings
+    model: str = BUNDLED_MODEL  # or a local path / hub name (hub only when allow_download)
+    allow_download: bool = False
+    embed_batch_size: int = 64
+    device: str = "cpu"
+
+    # chunking (characters)
+    chunk_size: int = 900
+    chunk_overlap: int = 150
+
+    # ingestion
+    max_file_mb: float = 20.0
+
+    # retrieval
+    k: int = 5
+    candidates: int = 30  # per retriever before fusion
+    rrf_k: int = 60
+    dedupe_threshold: float = 0.85
+    reranker: str | None = None  # a local cross-encoder path; none by default
+
+    # answering
+    answerer: str = "extractive"  # extractive | llm
+    max_answer_sentences: int = 3
+    min_evidence: float = 0.42  # weakest sentence score that may still be quoted
+    support_threshold: float = 0.5  # citation check: claim vs quote
+    llm_provider: str = "openai"  # openai (any OpenAI-compatible endpoint) | ollama
+    llm_base_url: str = "http://127.0.0.1:8080/v1"
+    llm_model: str = "local"
+    llm_api_key: str = "not-needed"
+    llm_timeout: float = 30.0
+    llm_retries: int = 1
+    llm_temperature: float = 0.0
+    prompts_dir: Path | None = None
+
+    # UI state
+    state_file: Path = Path(".assistant-state.json")
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with the non-None changes applied (flags that were not given stay out)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: (str(v) if isinstance(v, Path) else v) for f in fields(self) for v in [getattr(self, f.name)]}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be read; the message names the source and the field."""
+
+
+def _coerce(name: str, raw: Any, current: Any, source: str) -> Any:
+    typ = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if raw is None or (isinstance(raw, str) and raw == "" and "None" in str(typ)):
+            return None
+        if "Path" in str(typ):
+            return Path(str(raw)).expanduser()
+        if "bool" in str(typ):
+            if isinstance(raw, bool):
+                return raw
+            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        if "int" in str(typ) and "float" not in str(typ):
+            return int(raw)
+        if "float" in str(typ):
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: bad value for {name!r}: {raw!r} ({exc})") from exc
+
+
+def _apply(settings: Settings, values: Mapping[str, Any], source: str, strict: bool) -> Settings:
+    known = {f.name for f in fields(Settings)}
+    changes = {}
+    for key, raw in values.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            if strict:
+                raise ConfigError(f"{source}: unknown setting {key!r}")
+            continue
+        changes[name] = _coerce(name, raw, getattr(settings, name), source)
+    return dataclasses.replace(settings, **changes)
+
+
+def _find_config_file(cwd: Path) -> tuple[Path, dict[str, Any]] | None:
+    explicit = os.environ.get("ASSISTANT_CONFIG")
+    candidates = [Path(explicit)] if explicit else [cwd / "assistant.toml", cwd / "pyproject.toml"]
+    for path in candidates:
+        if not path.is_file():
+            if explicit:
+                raise ConfigError(f"{path}: config file not found (from ASSISTANT_CONFIG)")
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+        if path.name == "pyproject.toml":
+            data = data.get("tool", {}).get("assistant")
+            if data is None:
+                continue
+        return path, data
+    return None
+
+
+def load_settings(cwd: Path | None = None, env: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+    """Build the effective settings; relative paths are resolved against the config's folder."""
+    cwd = Path.cwd() if cwd is None else cwd
+    env = os.environ if env is None else env
+    settings = Settings()
+    base = cwd
+    found = _find_config_file(cwd)
+    if found:
+        path, data = found
+        settings = _apply(settings, data, str(path), strict=True)
+        base = path.parent
+    prefix = "ASSISTANT_"
+    env_values = {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and k != "ASSISTANT_CONFIG"}
+    settings = _apply(settings, env_values, "environment", strict=False)
+    settings = _apply(settings, {k: v for k, v in flags.items() if v is not None}, "flags", strict=True)
+    for name in ("index_dir", "state_file"):
+        value = getattr(settings, name)
+        if not value.is_absolute():
+            settings = dataclasses.replace(settings, **{name: (base / value)})
+    if settings.prompts_dir is not None and not settings.prompts_dir.is_absolute():
+        settings = dataclasses.replace(settings, prompts_dir=base / settings.prompts_dir)
+    return settings
+
+
+def default_prompts_dir() -> Path:
+    """`prompts/` at the repository root, beside the package."""
+    return Path(__file__).resolve().parent.parent / "prompts"

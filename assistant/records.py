@@ -1,0 +1,154 @@
+"""The records that flow between steps, and their JSON shapes (the public contract)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Document:
+    """A cleaned article. `text` is the cleaned body every chunk offset points into."""
+
+    doc_id: str
+    source: str
+    text: str
+    title: str = ""
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None  # ISO date
+    format: str = "txt"
+    content_hash: str = ""
+    pages: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, page) for PDFs
+
+    def page_at(self, offset: int) -> int | None:
+        for start, end, page in self.pages:
+            if start <= offset < end:
+                return page
+        return None
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "authors": list(self.authors),
+            "published": self.published,
+            "source": self.source,
+            "format": self.format,
+            "content_hash": self.content_hash,
+        }
+
+
+@dataclass
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    title: str = ""
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None
+    source: str = ""
+    page: int | None = None
+    content_hash: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with how it was found."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    similarity: float | None = None  # cosine to the question, when the dense retriever saw it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.chunk.to_dict(), "score": round(self.score, 6),
+                "dense_rank": self.dense_rank, "lexical_rank": self.lexical_rank}
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    authors: list[str]
+    published: str | None
+    source: str
+    chunk_id: str
+    start: int  # offsets into the document's cleaned text
+    end: int
+    quote: str
+    score: float
+    page: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["score"] = round(self.score, 4)
+        if d["page"] is None:
+            d.pop("page")
+        return d
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    citations: list[Citation] = field(default_factory=list)
+    answerer: str = "extractive"
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    answered: bool = True  # False when the articles do not answer the question
+    passages: list[Passage] = field(default_factory=list)  # what was retrieved (not in JSON)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "question": self.question,
+            "answer": self.answer,
+            "citations": [c.to_dict() for c in self.citations],
+            "answerer": self.answerer,
+            "answered": self.answered,
+            "timings": {k: round(v, 1) for k, v in self.timings.items()},
+        }
+        if self.warnings:
+            d["warnings"] = list(self.warnings)
+        return d
+
+
+@dataclass
+class IndexReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    chunks: int = 0  # chunks in the index after the run
+    embedded: int = 0  # chunks embedded in this run
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {"path", "reason"}
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def indexed_anything(self) -> bool:
+        return bool(self.added or self.updated or self.unchanged or self.removed or self.moved)
+
+
+@dataclass
+class SourceInfo:
+    doc_id: str
+    title: str
+    authors: list[str]
+    published: str | None
+    source: str
+    chunks: int
+    format: str = "txt"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,148 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 fused by reciprocal rank, near-duplicates collapsed.
+
+Only chunks the manifest lists are ever returned, which is what makes a half-finished
+index run invisible to readers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+
+from assistant.embeddings import Embedder
+from assistant.lexical import LexicalIndex
+from assistant.records import Chunk, Passage
+from assistant.store import ManifestEntry, Store
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass
+class Filters:
+    """Restrict retrieval to some documents; dates are ISO strings, bounds inclusive."""
+
+    doc_ids: Sequence[str] | None = None
+    author: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def active(self) -> bool:
+        return bool(self.doc_ids or self.author or self.since or self.until)
+
+    def allowed(self, manifest: dict[str, ManifestEntry]) -> list[str]:
+        out = []
+        for doc_id, e in manifest.items():
+            if self.doc_ids and doc_id not in self.doc_ids and e.source not in self.doc_ids:
+                continue
+            if self.author and not any(self.author.lower() in a.lower() for a in e.authors):
+                continue
+            if self.since and (not e.published or e.published < self.since):
+                continue
+            if self.until and (not e.published or e.published > self.until):
+                continue
+            out.append(doc_id)
+        return out
+
+
+def _shingles(text: str) -> set[str]:
+    words = _WORD.findall(text.lower())
+    return {" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class HybridRetriever:
+    def __init__(self, store: Store, lexical: LexicalIndex | None, embedder: Embedder,
+                 manifest: dict[str, ManifestEntry], candidates: int = 30, rrf_k: int = 60,
+                 dedupe_threshold: float = 0.85, reranker: Callable[[str, list[str]], list[float]] | None = None) -> None:
+        self.store = store
+        self.lexical = lexical
+        self.embedder = embedder
+        self.manifest = manifest
+        self.live = {cid for e in manifest.values() for cid in e.chunk_ids}
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.dedupe_threshold = dedupe_threshold
+        self.reranker = reranker
+
+    def embed_query(self, question: str) -> np.ndarray:
+        return self.embedder.encode([question])[0]
+
+    def retrieve(self, question: str, k: int, filters: Filters | None = None,
+                 query_vector: np.ndarray | None = None, dense_only: bool = False) -> list[Passage]:
+        if not question.strip() or not self.live or k <= 0:
+            return []
+        allowed = filters.allowed(self.manifest) if filters and filters.active() else None
+        if allowed is not None and not allowed:
+            return []
+        allowed_set = set(allowed) if allowed is not None else None
+        n = max(self.candidates, k * 3)
+        vec = self.embed_query(question) if query_vector is None else query_vector
+        dense = [(c, s) for c, s in self.store.query(vec, n, allowed) if c.chunk_id in self.live]
+        fused: dict[str, dict[str, Any]] = {}
+        for rank, (chunk, sim) in enumerate(dense):
+            fused[chunk.chunk_id] = {"chunk": chunk, "rrf": 1.0 / (self.rrf_k + rank + 1), "dense_rank": rank + 1,
+                                     "lexical_rank": None, "sim": sim}
+        if self.lexical is not None and not dense_only:
+            hits = [(cid, s) for cid, s in self.lexical.search(question, n * 2) if cid in self.live]
+            need = [cid for cid, _ in hits if cid not in fused]
+            fetched = self.store.get_chunks(need) if need else {}
+            rank = 0
+            for cid, _score in hits:
+                chunk = fused[cid]["chunk"] if cid in fused else fetched.get(cid)
+                if chunk is None or (allowed_set is not None and chunk.doc_id not in allowed_set):
+                    continue
+                rank += 1
+                if rank > n:
+                    break
+                entry = fused.setdefault(cid, {"chunk": chunk, "rrf": 0.0, "dense_rank": None, "lexical_rank": None, "sim": None})
+                entry["rrf"] += 1.0 / (self.rrf_k + rank)
+                entry["lexical_rank"] = rank
+        ranked = sorted(fused.values(), key=lambda e: e["rrf"], reverse=True)
+        if self.reranker and ranked:
+            pool = ranked[: max(k * 3, 10)]
+            scores = self.reranker(question, [e["chunk"].text for e in pool])
+            for e, s in zip(pool, scores):
+                e["rrf"] = float(s)
+            ranked = sorted(pool, key=lambda e: e["rrf"], reverse=True)
+        out: list[Passage] = []
+        kept_shingles: list[set[str]] = []
+        for e in ranked:
+            sh = _shingles(e["chunk"].text)
+            if any(_jaccard(sh, other) >= self.dedupe_threshold for other in kept_shingles):
+                continue
+            kept_shingles.append(sh)
+            out.append(Passage(chunk=e["chunk"], score=e["rrf"], dense_rank=e["dense_rank"],
+                               lexical_rank=e["lexical_rank"], similarity=e["sim"]))
+            if len(out) >= k:
+                break
+        return out
+
+
+def passage_to_langchain(p: Passage) -> LCDocument:
+    c = p.chunk
+    return LCDocument(page_content=c.text, id=c.chunk_id, metadata={
+        "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "authors": list(c.authors),
+        "published": c.published, "source": c.source, "start": c.start, "end": c.end, "page": c.page,
+        "score": p.score})
+
+
+class AssistantRetriever(BaseRetriever):
+    """LangChain view of the hybrid retriever, for users' own chains.
+
+    `retrieve` is any callable (question, k) -> list[Passage], e.g. `Engine.retrieve`.
+    """
+
+    retrieve: Callable[..., list[Passage]]
+    k: int = 5
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        return [passage_to_langchain(p) for p in self.retrieve(query, self.k)]

@@ -1,0 +1,235 @@
+"""The only module that talks to chromadb: chunk vectors plus the manifest, on disk or on a server.
+
+The manifest (one record per document: content hash, chunk ids, metadata) lives in a
+second collection beside the chunks, so two machines indexing into one server agree.
+Writing a document's manifest record is the commit point of its update: readers only
+trust chunk ids that the manifest lists, so a run killed at any moment shows either the
+old or the new version of each document, never both.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.records import Chunk
+
+FORMAT_VERSION = 1
+_STATE_ID = "__state__"  # manifest record holding the index generation and the in-progress flag
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(RuntimeError):
+    """The index cannot be opened or written; the message says why and what to do."""
+
+
+@dataclass
+class ManifestEntry:
+    doc_id: str
+    source: str
+    content_hash: str
+    chunk_ids: list[str]
+    title: str = ""
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None
+    format: str = "txt"
+    size: int = 0
+    mtime_ns: int = 0
+    abs_path: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @staticmethod
+    def from_json(text: str) -> "ManifestEntry":
+        return ManifestEntry(**json.loads(text))
+
+
+def _quiet_chroma() -> None:
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    for name in ("chromadb", "chromadb.telemetry", "chromadb.telemetry.product.posthog", "posthog"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _chunk_meta(c: Chunk) -> dict[str, Any]:
+    return {"doc_id": c.doc_id, "ordinal": c.ordinal, "start": c.start, "end": c.end, "title": c.title,
+            "authors": "; ".join(c.authors), "published": c.published or "", "source": c.source,
+            "page": -1 if c.page is None else c.page, "content_hash": c.content_hash}
+
+
+def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(chunk_id=chunk_id, doc_id=meta["doc_id"], ordinal=int(meta["ordinal"]), start=int(meta["start"]),
+                 end=int(meta["end"]), text=text or "", title=meta.get("title", ""),
+                 authors=[a for a in str(meta.get("authors", "")).split("; ") if a],
+                 published=meta.get("published") or None, source=meta.get("source", ""),
+                 page=None if int(meta.get("page", -1)) < 0 else int(meta["page"]),
+                 content_hash=meta.get("content_hash", ""))
+
+
+class Store:
+    """Chunks and manifest in Chroma; `expect` is what the index must have been built with."""
+
+    def __init__(self, settings: Settings, expect: dict[str, Any] | None = None, create: bool = True) -> None:
+        _quiet_chroma()
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.settings = settings
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if settings.chroma_url:
+                url = urlparse(settings.chroma_url)
+                if not url.hostname:
+                    raise StoreError(f"bad --chroma-url {settings.chroma_url!r}: expected http://host:port")
+                headers = {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
+                self.client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                                                  ssl=url.scheme == "https", headers=headers, settings=chroma_settings)
+                self.client.heartbeat()
+                self.location = settings.chroma_url
+            else:
+                path = settings.index_dir / "chroma"
+                if not create and not path.exists():
+                    raise StoreError(f"no index at {settings.index_dir} (run `assistant index PATH` first)")
+                path.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+                self.location = str(settings.index_dir)
+        except StoreError:
+            raise
+        except Exception as exc:
+            where = settings.chroma_url or str(settings.index_dir)
+            raise StoreError(f"cannot open the index at {where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        name = settings.collection
+        self._chunks_name, self._manifest_name = name, f"{name}__manifest"
+        self._open_collections(expect, create)
+
+    def _open_collections(self, expect: dict[str, Any] | None, create: bool) -> None:
+        names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        if not create and self._chunks_name not in names:
+            raise StoreError(f"no index at {self.location} (run `assistant index PATH` first)")
+        meta = {"format_version": FORMAT_VERSION, **(expect or {})}
+        self.chunks = self.client.get_or_create_collection(
+            self._chunks_name, configuration={"hnsw": {"space": "cosine"}}, metadata=meta)
+        self.manifest = self.client.get_or_create_collection(self._manifest_name, metadata={"format_version": FORMAT_VERSION})
+        have = dict(self.chunks.metadata or {})
+        if expect:
+            for key, want in expect.items():
+                if key in have and have[key] != want:
+                    raise StoreError(
+                        f"the index at {self.location} was built with {key}={have[key]!r}, not {want!r}; "
+                        "re-run `assistant index --rebuild PATH` (or use the original setting)")
+
+    @property
+    def built_with(self) -> dict[str, Any]:
+        return dict(self.chunks.metadata or {})
+
+    # --- manifest -------------------------------------------------------------------------
+
+    def read_manifest(self) -> dict[str, ManifestEntry]:
+        out: dict[str, ManifestEntry] = {}
+        total = self.manifest.count()
+        for offset in range(0, total, 5000):
+            got = self.manifest.get(include=["documents"], limit=5000, offset=offset)
+            for doc_id, text in zip(got["ids"], got["documents"]):
+                if doc_id != _STATE_ID and text:
+                    out[doc_id] = ManifestEntry.from_json(text)
+        return out
+
+    def commit_entry(self, entry: ManifestEntry) -> None:
+        self.manifest.upsert(ids=[entry.doc_id], embeddings=[[1.0]], documents=[entry.to_json()],
+                             metadatas=[{"content_hash": entry.content_hash}])
+
+    def remove_entry(self, doc_id: str) -> None:
+        self.manifest.delete(ids=[doc_id])
+
+    def state(self) -> dict[str, Any]:
+        got = self.manifest.get(ids=[_STATE_ID], include=["documents"])
+        return json.loads(got["documents"][0]) if got["ids"] else {}
+
+    def set_state(self, **values: Any) -> dict[str, Any]:
+        state = {**self.state(), **values}
+        self.manifest.upsert(ids=[_STATE_ID], embeddings=[[1.0]], documents=[json.dumps(state)], metadatas=[{"kind": "state"}])
+        return state
+
+    def new_generation(self) -> str:
+        gen = uuid.uuid4().hex
+        self.set_state(generation=gen, in_progress=False)
+        return gen
+
+    # --- chunks ---------------------------------------------------------------------------
+
+    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        batch = max(1, min(1000, self.client.get_max_batch_size()))
+        for b in range(0, len(chunks), batch):
+            part = chunks[b:b + batch]
+            self.chunks.upsert(ids=[c.chunk_id for c in part], embeddings=vectors[b:b + batch].tolist(),
+                               documents=[c.text for c in part], metadatas=[_chunk_meta(c) for c in part])
+
+    def delete_chunks(self, ids: Sequence[str]) -> None:
+        ids = list(ids)
+        for b in range(0, len(ids), 1000):
+            self.chunks.delete(ids=ids[b:b + 1000])
+
+    def all_chunk_ids(self) -> list[str]:
+        ids: list[str] = []
+        total = self.chunks.count()
+        for offset in range(0, total, 10000):
+            ids.extend(self.chunks.get(include=[], limit=10000, offset=offset)["ids"])
+        return ids
+
+    def iter_chunks(self, page: int = 5000) -> Iterator[Chunk]:
+        total = self.chunks.count()
+        for offset in range(0, total, page):
+            got = self.chunks.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                yield chunk_from_record(cid, text, meta)
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        return {cid: chunk_from_record(cid, text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def count(self) -> int:
+        return self.chunks.count()
+
+    def query(self, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest chunks with cosine similarity (1 - distance)."""
+        total = self.chunks.count()
+        if total == 0 or n <= 0:
+            return []
+        where = None
+        if doc_ids is not None:
+            if not doc_ids:
+                return []
+            where = {"doc_id": {"$in": list(doc_ids)}}
+        got = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
+                                n_results=min(n, total), where=where, include=["documents", "metadatas", "distances"])
+        return [(chunk_from_record(cid, text, meta), 1.0 - float(dist))
+                for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+
+    def drop_all(self) -> None:
+        for name in (self._chunks_name, self._manifest_name):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # absent already
+                pass
+
+
+def release_clients() -> None:
+    """Forget chromadb's per-path client cache, so a swapped-in index folder is opened afresh."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+    except Exception:  # older/newer chromadb without the cache: nothing to forget
+        pass
