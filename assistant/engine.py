@@ -276,6 +276,7 @@ class Engine:
             yield Answer(question=question, answer="That question has no words to search for.", answerer=kind,
                          answered=False, warnings=warnings)
             return
+        self.embedder  # load the model outside the timed part (first question only)
         t0 = time.perf_counter()
         retriever = self._get_retriever()
         if retriever is None:

@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-logging.getLogger("bm25s").setLevel(logging.ERROR)
+import bm25s
 
-import bm25s  # noqa: E402
+logging.getLogger("bm25s").setLevel(logging.ERROR)  # after import: bm25s sets its own level
 
 try:
     import Stemmer  # PyStemmer: optional, improves recall on inflected words

@@ -79,7 +79,9 @@ def split_claims(answer: str) -> list[str]:
         if m and claims:
             claims[-1] += " " + m.group(1).strip()
             piece = m.group(2)
-        if piece:
+        if piece and claims and not re.search(r"\w", MARKER.sub("", piece)):
+            claims[-1] += piece  # stray punctuation after a marker, e.g. "U.S. [1]" + "."
+        elif piece:
             claims.append(piece)
     return claims
 

@@ -1,0 +1,283 @@
+"""Command line: a thin layer over `assistant.engine` (typer for parsing, rich for output).
+
+Data goes to stdout, logs and progress to stderr; progress bars only on a terminal
+and never with --json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from assistant.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Cited answers from a folder of articles: every sentence carries a checkable citation.")
+out = Console(soft_wrap=False, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DEFAULT_DOCS = Path("examples/articles")
+
+IndexDir = Annotated[Optional[Path], typer.Option("--index-dir", help="Index folder (default ./index; env ASSISTANT_INDEX_DIR).")]
+ChromaUrl = Annotated[Optional[str], typer.Option("--chroma-url", help="Use a Chroma server, e.g. http://localhost:8000 (env ASSISTANT_CHROMA_URL).")]
+ChromaToken = Annotated[Optional[str], typer.Option("--chroma-token", help="Bearer token for the Chroma server (env ASSISTANT_CHROMA_TOKEN).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+K = Annotated[Optional[int], typer.Option("-k", "--k", min=1, max=50, help="Passages to retrieve (default 5).")]
+AnswererOpt = Annotated[Optional[str], typer.Option("--answerer", help="extractive (offline, default) or llm.")]
+Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Log details to stderr.")]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _settings(index_dir: Path | None = None, chroma_url: str | None = None, chroma_token: str | None = None,
+              verbose: bool = False, **flags: object) -> Settings:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return load_settings(index_dir=index_dir, chroma_url=chroma_url, chroma_token=chroma_token, **flags)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+        raise  # unreachable
+
+
+def _engine(settings: Settings):  # noqa: ANN202 - engine import is deferred for a fast --help
+    from assistant.engine import Engine
+
+    return Engine(settings)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Known failures become a one-line message and exit 1, never a traceback."""
+    from assistant.answer.llm import LLMError
+    from assistant.embeddings import EmbeddingError
+    from assistant.store import StoreError
+
+    try:
+        yield
+    except (StoreError, EmbeddingError, LLMError, ConfigError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130)
+
+
+def _progress_enabled(as_json: bool) -> bool:
+    return not as_json and err.is_terminal
+
+
+@contextmanager
+def _index_progress(enabled: bool) -> Iterator[object]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        tasks: dict[str, int] = {}
+        embedded: dict[str, int] = {"done": 0}
+
+        def on_event(e) -> None:  # noqa: ANN001
+            if e.phase == "embed":
+                embedded["done"] += e.done
+                tid = tasks.setdefault("embed", progress.add_task("embedding", total=None))
+                progress.update(tid, completed=embedded["done"])
+                return
+            if e.phase in ("scan", "write") and e.total:
+                tid = tasks.setdefault("files", progress.add_task("files", total=e.total))
+                progress.update(tid, completed=e.done, total=e.total)
+            elif e.phase == "lexical":
+                tasks.setdefault("lexical", progress.add_task("keywords", total=None))
+
+        yield on_event
+
+
+@app.command()
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles (.txt .md .html .pdf).")],
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start the index over (e.g. after changing the model).")] = False,
+    as_json: AsJson = False,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another index run to finish.")] = 0.0,
+    index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
+) -> None:
+    """Index articles incrementally: only new, changed and removed files cost work."""
+    settings = _settings(index_dir, chroma_url, chroma_token, verbose)
+    engine = _engine(settings)
+    with _errors(), _index_progress(_progress_enabled(as_json)) as on_event:
+        report = engine.index(paths, rebuild=rebuild, progress=on_event, wait=wait)
+    summary = {k: v for k, v in report.to_dict().items() if k in ("added", "updated", "removed", "unchanged", "chunks", "skipped")}
+    summary.update(moved=report.moved, embedded=report.embedded, seconds=round(report.seconds, 2))
+    if as_json:
+        out.print_json(json.dumps(summary))
+    else:
+        for s in report.skipped:
+            err.print(f"[yellow]skipped[/yellow] {escape(s['path'])}: {escape(s['reason'])}")
+        err.print(f"added {report.added}, updated {report.updated}, moved {report.moved}, removed {report.removed}, "
+                  f"unchanged {report.unchanged}; {report.chunks} passages in {settings.chroma_url or settings.index_dir} "
+                  f"({report.embedded} embedded, {report.seconds:.1f}s)")
+    if not report.indexed_anything:
+        if not as_json:
+            err.print("[red]nothing could be indexed[/red]" + ("" if report.skipped else ": no supported files found"))
+        raise typer.Exit(1)
+
+
+def _print_answer(ans) -> None:  # noqa: ANN001
+    out.print(ans.answer)
+    for w in ans.warnings:
+        err.print(f"[yellow]warning:[/yellow] {escape(w)}")
+    if not ans.citations:
+        return
+    out.print()
+    out.print("Sources:")
+    for c in ans.citations:
+        byline = ", ".join(filter(None, [" and ".join(c.authors), c.published or ""]))
+        page = f", p. {c.page}" if c.page else ""
+        out.print(f"[{c.n}] {escape(c.title)}" + (f" — {escape(byline)}" if byline else "") + f" ({escape(c.source)}{page}, chars {c.start}-{c.end})", markup=True)
+        out.print(f"    “{escape(c.quote)}”")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    as_json: AsJson = False, k: K = None, answerer: AnswererOpt = None,
+    doc: Annotated[Optional[list[str]], typer.Option("--doc", help="Only this document id or path (repeatable).")] = None,
+    author: Annotated[Optional[str], typer.Option("--author", help="Only articles by an author matching this.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only articles published on/after YYYY-MM-DD.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Only articles published on/before YYYY-MM-DD.")] = None,
+    index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
+) -> None:
+    """Answer one question with numbered citations (or the JSON answer record)."""
+    from assistant.retrieval import Filters
+
+    settings = _settings(index_dir, chroma_url, chroma_token, verbose, k=k, answerer=answerer)
+    engine = _engine(settings)
+    with _errors():
+        filters = Filters(doc_ids=doc, author=author, since=since, until=until)
+        if not as_json and settings.answerer == "llm" and out.is_terminal:
+            ans = None
+            for item in engine.ask_stream(question, filters=filters):
+                if isinstance(item, str):
+                    err.print(item, end="", style="dim")
+                else:
+                    ans = item
+            err.print()
+        else:
+            ans = engine.ask(question, filters=filters)
+    if as_json:
+        out.print_json(json.dumps(ans.to_dict(), ensure_ascii=False))
+    else:
+        _print_answer(ans)
+
+
+@app.command()
+def batch(
+    questions: Annotated[Path, typer.Argument(help="JSONL lines {\"id\", \"question\"} or one plain question per line; - for stdin.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write JSONL here (resumes: ids already in it are skipped).")] = None,
+    k: K = None, answerer: AnswererOpt = None,
+    index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
+) -> None:
+    """Answer a file of questions, one JSON record per input line, in order."""
+    from assistant.batch import answered_ids, parse_questions, run_batch
+
+    settings = _settings(index_dir, chroma_url, chroma_token, verbose, k=k, answerer=answerer)
+    engine = _engine(settings)
+    with _errors():
+        lines = sys.stdin.read().splitlines() if str(questions) == "-" else questions.read_text(encoding="utf-8", errors="replace").splitlines()
+        items = list(parse_questions(lines))
+        skip = answered_ids(output) if output else set()
+        sink = open(output, "a", encoding="utf-8") if output else sys.stdout
+        show = output is not None and err.is_terminal
+        try:
+            if show:
+                from rich.progress import Progress
+
+                with Progress(console=err, transient=True) as progress:
+                    task = progress.add_task("answering", total=len(items) - len(skip & {q.id for q in items}))
+                    counts = run_batch(engine, items, sink, skip, on_done=lambda q, r: progress.advance(task))
+            else:
+                counts = run_batch(engine, items, sink, skip)
+        finally:
+            if output:
+                sink.close()
+    err.print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v or k == "answered"))
+
+
+@app.command("eval")
+def eval_(
+    gold: Annotated[Path, typer.Argument(help="JSONL lines {\"id\", \"question\", \"answers\": [...], \"sources\": [...]}.")],
+    as_json: AsJson = False, k: K = None, answerer: AnswererOpt = None,
+    detail: Annotated[bool, typer.Option("--detail", help="Include per-question rows.")] = False,
+    index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
+) -> None:
+    """Measure retrieval and answers on a gold set: recall@k, MRR, answer hits, abstentions."""
+    from assistant.evaluation import evaluate, load_gold
+
+    settings = _settings(index_dir, chroma_url, chroma_token, verbose, k=k, answerer=answerer)
+    engine = _engine(settings)
+    with _errors():
+        items = load_gold(gold)
+        report = evaluate(engine, items, settings.k)
+    if as_json:
+        out.print_json(json.dumps(report.to_dict(detail)))
+        return
+    d = report.to_dict(detail)
+    out.print(f"questions {d['questions']} ({d['answerable']} answerable), k={d['k']}")
+    for key in ("recall_at_k", "citation_recall", "mrr", "answer_hit", "false_abstain", "abstain_correct"):
+        out.print(f"  {key:<16} {d[key]:.3f}")
+    if detail:
+        for row in report.per_question:
+            out.print(f"  {json.dumps(row)}")
+
+
+@app.command()
+def sources(
+    as_json: AsJson = False,
+    index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
+) -> None:
+    """List the indexed articles with title, authors, date and passage count."""
+    settings = _settings(index_dir, chroma_url, chroma_token, verbose)
+    with _errors():
+        rows = _engine(settings).sources()
+    if as_json:
+        out.print_json(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
+        return
+    if not rows:
+        err.print(f"no articles indexed in {settings.chroma_url or settings.index_dir}; run `assistant index PATH`")
+        return
+    from rich.table import Table
+
+    table = Table("title", "authors", "date", "passages", "file", box=None, pad_edge=False)
+    for r in rows:
+        table.add_row(r.title, ", ".join(r.authors), r.published or "", str(r.chunks), r.source)
+    out.print(table)
+
+
+@app.command()
+def chat(
+    docs: Annotated[Optional[list[Path]], typer.Argument(help="Folders that ctrl+r re-indexes (default examples/articles).")] = None,
+    k: K = None, answerer: AnswererOpt = None,
+    index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
+) -> None:
+    """Open the terminal chat."""
+    settings = _settings(index_dir, chroma_url, chroma_token, verbose)
+    from assistant.tui.app import run_chat
+    from assistant.tui.state import load_ui_state
+
+    settings = load_ui_state(settings).replace(k=k, answerer=answerer)
+    run_chat(settings, docs or [DEFAULT_DOCS])
+
+
+if __name__ == "__main__":
+    app()
