@@ -28,6 +28,8 @@ class Settings:
     # embeddings
     model: str = BUNDLED_MODEL  # or a local path / hub name (hub only when allow_download)
     allow_download: bool = False
+    # onnx-int8: the bundled model as int8 ONNX (fast, no torch); torch: sentence-transformers
+    embed_backend: str = "onnx-int8"
     embed_batch_size: int = 64
     device: str = "cpu"
 

