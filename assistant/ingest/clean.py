@@ -170,15 +170,17 @@ def _drop_junk_lines(lines: list[_Line], rules: Rules, dropped: list[str]) -> li
 
 
 def _drop_pull_quotes(lines: list[_Line], dropped: list[str]) -> list[_Line]:
-    """A standalone line repeating a sentence from a longer paragraph is a pull quote."""
+    """A standalone line repeating a sentence of a longer paragraph, or repeating an earlier
+    line word for word, is a pull quote: the text survives once, where it first stood."""
     texts = [(_norm_key(ln.text), i) for i, ln in enumerate(lines) if not ln.blank]
     out = list(lines)
+    seen: set[str] = set()
     for key, i in texts:
-        if len(key) < PULL_QUOTE_MIN:
-            continue
-        if any(j != i and len(other) > len(key) and key in other for other, j in texts):
+        if len(key) >= PULL_QUOTE_MIN and (key in seen or any(
+                j != i and len(other) > len(key) and key in other for other, j in texts)):
             dropped.append(lines[i].text)
             out[i] = _Line("", lines[i].page, blank=True)
+        seen.add(key)
     return out
 
 

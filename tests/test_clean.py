@@ -1,0 +1,82 @@
+"""The cleaner's rule kinds, each on a small original fixture."""
+
+from pathlib import Path
+
+from assistant.ingest.clean import Rules, clean
+from assistant.ingest.loaders import RawDoc
+
+BODY = ("The regional water board approved a desalination plant for the port of Velmar on Tuesday, "
+        "after two years of public hearings and a drought that emptied three reservoirs.\n\n"
+        "The plant will produce 40,000 cubic meters of water a day and open in 2027, officials said.")
+
+
+def run(text: str, fmt: str = "txt"):
+    return clean(RawDoc(text=text, format=fmt), "velmar-water.txt")
+
+
+def test_share_and_follow_prompts_are_dropped() -> None:
+    c = run(f"Share this article\n\n{BODY}\n\nFollow us on social\nShare on Facebook")
+    assert "Share" not in c.text and "Follow" not in c.text and "40,000" in c.text
+
+
+def test_image_captions_and_credits_are_dropped() -> None:
+    c = run(f"{BODY}\n\nWorkers inspect pipes at the Velmar site, May 2, 2023. REUTERS/Jane Doe\n\n"
+            "Photo: John Smith/AP\n\nThe minister at the opening ceremony (Getty Images)")
+    assert c.text == BODY
+
+
+def test_section_labels_are_dropped() -> None:
+    c = run(f"Analysis | Europe\n\n{BODY}\n\n  • Commentary")
+    assert c.text == BODY
+
+
+def test_read_the_full_article_ends_the_article_and_drops_what_follows() -> None:
+    c = run(f"{BODY}\n\nRead the full article in The Example Times.\n\n  • Reports\n  • May 1, 2022\n"
+            "Another story entirely\n\nBy Someone Else")
+    assert c.text == BODY and "Another story" in " ".join(c.dropped)
+
+
+def test_trailing_teasers_of_other_articles_are_cut_with_their_headlines() -> None:
+    teaser = ("Analysis | Asia\nFerry strike spreads to the islands\n\n"
+              "Passengers wait at the pier, June 1, 2024 via Reuters\n\nFerry strike spreads to the islands\n\n"
+              "Deck crews walked out on Monday over pay and rosters.\n\nkeep readingShow less\n"
+              "Mayor resigns\n\nMayor resigns\n\nThe mayor quit on Friday.\n\nkeep readingShow less\n\nTopics Crisisnone")
+    c = run(f"{BODY}\n\n{teaser}")
+    assert c.text == BODY
+    assert not any(w in c.text for w in ("Ferry", "Mayor", "Deck crews"))
+
+
+def test_header_lines_become_metadata_and_leave_the_body() -> None:
+    c = run(f"June 4, 2023\n\nVelmar approves desalination plant\n\nBy Mara Quell and Tom Ode\n\n{BODY}")
+    assert (c.title, c.authors, c.published) == ("Velmar approves desalination plant", ["Mara Quell", "Tom Ode"], "2023-06-04")
+    assert c.text == BODY
+
+
+def test_repeated_pull_quote_is_dropped_but_the_original_sentence_stays() -> None:
+    pull = "The plant will produce 40,000 cubic meters of water a day and open in 2027, officials said."
+    c = run(f"{BODY}\n\n{pull}")
+    assert c.text == BODY
+
+
+def test_markdown_syntax_is_removed() -> None:
+    c = run("# Velmar water\n\n*By Mara Quell — 2023-05-17*\n\n## Background\n\nThe **plant** was [approved](http://x) in May.", "md")
+    assert (c.title, c.authors, c.published) == ("Velmar water", ["Mara Quell"], "2023-05-17")
+    assert "The plant was approved in May." in c.text and "**" not in c.text and "http" not in c.text
+
+
+def test_a_marker_word_inside_a_sentence_is_not_junk() -> None:
+    text = "Officials said they would share this data with Reuters and follow us closely on the budget plan next year."
+    assert run(f"{BODY}\n\n{text}").text.endswith(text)
+
+
+def test_rules_are_data_and_can_be_extended(tmp_path: Path) -> None:
+    rules_file = tmp_path / "rules.toml"
+    rules_file.write_text("drop_lines = ['^sponsored by .*$']\ncaption_markers = []\nsection_labels = []\n"
+                          "tail_markers = []\nteaser_end_markers = []\n")
+    c = clean(RawDoc(text=f"{BODY}\n\nSponsored by Acme Pumps", format="txt"), "x.txt", Rules.from_toml(rules_file))
+    assert c.text == BODY
+
+
+def test_file_name_is_the_title_when_the_text_has_none() -> None:
+    c = run("the plant was approved. it opens in 2027 and will serve the port city of velmar for decades.")
+    assert c.title == "Velmar water"
