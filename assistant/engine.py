@@ -329,12 +329,12 @@ class Engine:
             numbers = []
             for n in dict.fromkeys(markers_of(claim)):
                 if not 1 <= n <= len(passages):
-                    numbers.append(10_000 + n)  # unknown: the check reports and removes it
+                    warnings.append(f"removed citation [{n}]: it refers to no retrieved passage")
                     continue
                 start, end, score = best_quote(body, passages[n - 1], self.support)
                 citations.append(citation_for(len(citations) + 1, passages[n - 1], start, end, score))
                 numbers.append(len(citations))
-            claims_out.append(body + " " + "".join(f"[{n}]" for n in numbers))
+            claims_out.append((body + " " + "".join(f"[{n}]" for n in numbers)).strip())
         checked = check_answer(" ".join(claims_out), citations, passages, self.support, self.settings.support_threshold)
         warnings.extend(checked.warnings)
         if not checked.citations:
