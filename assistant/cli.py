@@ -33,6 +33,8 @@ AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on
 K = Annotated[Optional[int], typer.Option("-k", "--k", min=1, max=50, help="Passages to retrieve (default 5).")]
 AnswererOpt = Annotated[Optional[str], typer.Option("--answerer", help="extractive (offline, default) or llm.")]
 Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Log details to stderr.")]
+LlmUrl = Annotated[Optional[str], typer.Option("--llm-url", help="OpenAI-compatible endpoint for --answerer llm (env ASSISTANT_LLM_BASE_URL).")]
+LlmModel = Annotated[Optional[str], typer.Option("--llm-model", help="Model name at that endpoint (env ASSISTANT_LLM_MODEL).")]
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -156,12 +158,14 @@ def ask(
     author: Annotated[Optional[str], typer.Option("--author", help="Only articles by an author matching this.")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="Only articles published on/after YYYY-MM-DD.")] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="Only articles published on/before YYYY-MM-DD.")] = None,
+    llm_url: LlmUrl = None, llm_model: LlmModel = None,
     index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
 ) -> None:
     """Answer one question with numbered citations (or the JSON answer record)."""
     from assistant.retrieval import Filters
 
-    settings = _settings(index_dir, chroma_url, chroma_token, verbose, k=k, answerer=answerer)
+    settings = _settings(index_dir, chroma_url, chroma_token, verbose, k=k, answerer=answerer,
+                         llm_base_url=llm_url, llm_model=llm_model)
     engine = _engine(settings)
     with _errors():
         filters = Filters(doc_ids=doc, author=author, since=since, until=until)
@@ -185,13 +189,14 @@ def ask(
 def batch(
     questions: Annotated[Path, typer.Argument(help="JSONL lines {\"id\", \"question\"} or one plain question per line; - for stdin.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write JSONL here (resumes: ids already in it are skipped).")] = None,
-    k: K = None, answerer: AnswererOpt = None,
+    k: K = None, answerer: AnswererOpt = None, llm_url: LlmUrl = None, llm_model: LlmModel = None,
     index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
 ) -> None:
     """Answer a file of questions, one JSON record per input line, in order."""
     from assistant.batch import answered_ids, parse_questions, run_batch
 
-    settings = _settings(index_dir, chroma_url, chroma_token, verbose, k=k, answerer=answerer)
+    settings = _settings(index_dir, chroma_url, chroma_token, verbose, k=k, answerer=answerer,
+                         llm_base_url=llm_url, llm_model=llm_model)
     engine = _engine(settings)
     with _errors():
         lines = sys.stdin.read().splitlines() if str(questions) == "-" else questions.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -205,9 +210,10 @@ def batch(
 
                 with Progress(console=err, transient=True) as progress:
                     task = progress.add_task("answering", total=len(items) - len(skip & {q.id for q in items}))
-                    counts = run_batch(engine, items, sink, skip, on_done=lambda q, r: progress.advance(task))
+                    counts = run_batch(engine, items, sink, skip, answerer=settings.answerer,
+                                       on_done=lambda q, r: progress.advance(task))
             else:
-                counts = run_batch(engine, items, sink, skip)
+                counts = run_batch(engine, items, sink, skip, answerer=settings.answerer)
         finally:
             if output:
                 sink.close()
@@ -267,11 +273,11 @@ def sources(
 @app.command()
 def chat(
     docs: Annotated[Optional[list[Path]], typer.Argument(help="Folders that ctrl+r re-indexes (default examples/articles).")] = None,
-    k: K = None, answerer: AnswererOpt = None,
+    k: K = None, answerer: AnswererOpt = None, llm_url: LlmUrl = None, llm_model: LlmModel = None,
     index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
 ) -> None:
     """Open the terminal chat."""
-    settings = _settings(index_dir, chroma_url, chroma_token, verbose)
+    settings = _settings(index_dir, chroma_url, chroma_token, verbose, llm_base_url=llm_url, llm_model=llm_model)
     from assistant.tui.app import run_chat
     from assistant.tui.state import load_ui_state
 
