@@ -77,3 +77,13 @@ def test_hybrid_retrieval_finds_exact_terms_dense_alone_may_miss(real_engine: En
     hits = real_engine.retrieve("Bushehr", k=3)
     assert any("Bushehr" in p.chunk.text for p in hits)
     assert any(p.lexical_rank for p in hits)
+
+
+def test_gold_set_over_the_sample_articles_meets_its_floor(real_engine: Engine) -> None:
+    from assistant.evaluation import evaluate, load_gold
+
+    gold = Path(__file__).resolve().parent.parent / "examples" / "gold.jsonl"
+    report = evaluate(real_engine, load_gold(gold), k=5)
+    assert report.recall_at_k >= 0.95 and report.mrr >= 0.9
+    assert report.citation_recall >= 0.9 and report.answer_hit >= 0.8
+    assert report.abstain_correct == 1.0 and report.false_abstain <= 0.1

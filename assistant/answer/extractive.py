@@ -7,6 +7,7 @@ answer instead of a guess.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -27,6 +28,18 @@ MIN_SENTENCE_CHARS = 25
 # embedding is the cost of an answer on a CPU (~10 ms a sentence here).
 EMBED_TOP = 6
 UNKNOWN_PASSAGE_SIM = 0.3  # a passage found only by BM25 has no cosine yet
+# A sentence a little under min_evidence still answers when its passage as a whole is this
+# close to the question (short factual sentences embed poorly on their own).
+STRONG_PASSAGE_SIM, RELAXED_EVIDENCE = 0.5, 0.3
+# Expected-answer cues: (question pattern, sentence pattern, bonus). "How many" wants a number, etc.
+ANSWER_TYPE_CUES = [
+    (r"^(how (many|much|big|large|long|far|high|old)|what (percentage|share|proportion|amount|number))\b",
+     r"\d", 0.06),
+    (r"^(when|what (year|date|day|month))\b",
+     r"\b(1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|october|november|december|"
+     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", 0.06),
+    (r"^why\b", r"\b(because|due to|reason|forced|caused|blamed|led to|in order to|so that|as a result|since|aim)\b", 0.06),
+]
 
 
 @dataclass
@@ -40,9 +53,11 @@ class Candidate:
     passage_sim: float = UNKNOWN_PASSAGE_SIM
     embedded: bool = False
 
+    bonus: float = 0.0
+
     @property
     def score(self) -> float:
-        return W_COSINE * self.cosine + W_LEXICAL * self.lexical
+        return W_COSINE * self.cosine + W_LEXICAL * self.lexical + self.bonus
 
 
 def candidates(passages: Sequence[Passage]) -> list[Candidate]:
@@ -76,8 +91,10 @@ def score_candidates(question: str, cands: list[Candidate], embedder: Embedder, 
         c._terms = set(content_terms(c.text))  # type: ignore[attr-defined]
     weights = _idf_weights(q_terms, cands)
     total = sum(weights.values())
+    cues = [(re.compile(sp, re.I), b) for qp, sp, b in ANSWER_TYPE_CUES if re.search(qp, question.strip(), re.I)]
     for c in cands:
         c.lexical = sum(w for t, w in weights.items() if t in c._terms) / total if total else 0.0  # type: ignore[attr-defined]
+        c.bonus = sum(b for pattern, b in cues if pattern.search(c.text)) if c.lexical else 0.0
     # pre-rank by words and the passage's own similarity; embed only the front runners
     for c in cands:
         c.cosine = c.passage_sim
@@ -99,20 +116,27 @@ def _redundant(a: Candidate, b: Candidate) -> bool:
     return len(ta & tb) / min(len(ta), len(tb)) >= REDUNDANT_OVERLAP
 
 
+def _enough(c: Candidate, min_evidence: float) -> bool:
+    """Strong sentence, or a fair sentence in a passage that is close to the question."""
+    if c.lexical == 0.0:
+        return False
+    return c.score >= min_evidence or (c.score >= RELAXED_EVIDENCE and c.passage_sim >= STRONG_PASSAGE_SIM)
+
+
 def answer_extractive(question: str, passages: Sequence[Passage], embedder: Embedder, min_evidence: float,
                       max_sentences: int = 3, q_vec: np.ndarray | None = None) -> tuple[str, list[Citation], bool]:
     """(answer text with [n] markers, citations, answered?)."""
     cands = candidates(passages)
     score_candidates(question, cands, embedder, q_vec)
     ranked = sorted(cands, key=lambda c: c.score, reverse=True)
-    if not ranked or ranked[0].score < min_evidence or ranked[0].lexical == 0.0:
+    if not ranked or not _enough(ranked[0], min_evidence):
         return NOT_FOUND, [], False
     best = ranked[0]
     chosen = [best]
     for c in ranked[1:]:
         if len(chosen) >= max_sentences:
             break
-        if c.score < max(min_evidence, best.score * SECONDARY_RATIO) or c.lexical == 0.0:
+        if c.score < best.score * SECONDARY_RATIO or not _enough(c, min_evidence):
             break
         if any(_redundant(c, o) for o in chosen):
             continue
