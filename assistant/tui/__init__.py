@@ -1,0 +1,1 @@
+"""The Textual chat: a thin layer over `assistant.engine`."""

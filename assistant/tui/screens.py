@@ -1,0 +1,127 @@
+"""Screens over the chat: help, the full article at a passage, settings."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Markdown, Select, Static
+
+from assistant.records import Citation, Document
+
+HELP = """\
+# Keys
+
+| key | action |
+|---|---|
+| enter | ask the question |
+| up / down (in the question box) | previous / next question |
+| tab / shift+tab | move between question box, chat and sources |
+| 1 … 9 (in chat or sources) | select that citation of the selected answer |
+| click an answer or a **[n]** marker | show its sources / select that citation |
+| enter or o (in sources) | open the full article at the passage |
+| ctrl+r | re-index the article folder in the background |
+| ctrl+s | save the conversation as Markdown |
+| ctrl+o | settings: answerer and k |
+| ctrl+p | command palette |
+| ctrl+l | clear the conversation |
+| f1 or ? | this help |
+| escape | close a screen |
+| ctrl+q | quit |
+
+Every sentence of an answer carries a citation that the assistant has checked against the passage;
+sentences it could not check are dropped and said in a warning.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss", "close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box", classes="dialog"):
+            yield Markdown(HELP)
+
+
+class ArticleScreen(ModalScreen[None]):
+    """The whole cleaned article, scrolled to the cited passage, the quote highlighted."""
+
+    BINDINGS = [Binding("escape,q", "dismiss", "close")]
+
+    def __init__(self, doc: Document, citation: Citation) -> None:
+        super().__init__()
+        self.doc = doc
+        self.citation = citation
+
+    def compose(self) -> ComposeResult:
+        d = self.doc
+        head = Text(d.title or d.doc_id, style="bold")
+        byline = ", ".join(filter(None, [" and ".join(d.authors), d.published or ""]))
+        if byline:
+            head.append(f"\n{byline}", style="italic")
+        head.append(f"\n{d.source}", style="dim")
+        with Vertical(id="article-box", classes="dialog"):
+            yield Static(head, id="article-head")
+            with VerticalScroll(id="article-body"):
+                pos = 0
+                for para in d.text.split("\n\n"):
+                    start, end = pos, pos + len(para)
+                    pos = end + 2
+                    c = self.citation
+                    if c.start < end and c.end > start:
+                        text = Text(para[: max(0, c.start - start)])
+                        text.append(para[max(0, c.start - start): c.end - start], style="bold reverse")
+                        text.append(para[c.end - start:])
+                        yield Static(text, classes="para cited")
+                    else:
+                        yield Static(Text(para), classes="para")
+            yield Static(Text("escape to close", style="dim"))
+
+    def on_mount(self) -> None:
+        cited = self.query(".cited")
+        if cited:
+            self.call_after_refresh(self.query_one("#article-body", VerticalScroll).scroll_to_widget,
+                                    cited.first(), animate=False, top=True)
+
+
+class SettingsScreen(ModalScreen[tuple[str, int] | None]):
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, answerer: str, k: int) -> None:
+        super().__init__()
+        self.answerer = answerer
+        self.k = k
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="settings-box", classes="dialog"):
+            yield Label("Answerer")
+            yield Select([("extractive (offline)", "extractive"), ("llm (configured endpoint)", "llm")],
+                         value=self.answerer, allow_blank=False, id="answerer")
+            yield Label("Passages to retrieve (k, 1–50)")
+            yield Input(str(self.k), type="integer", id="k")
+            with Horizontal(id="settings-buttons"):
+                yield Button("Save", variant="primary", id="save")
+                yield Button("Cancel", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self._save()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self) -> None:
+        self._save()
+
+    def _save(self) -> None:
+        try:
+            k = int(self.query_one("#k", Input).value)
+        except ValueError:
+            k = 0
+        if not 1 <= k <= 50:
+            self.notify("k must be a whole number from 1 to 50", severity="error")
+            return
+        self.dismiss((str(self.query_one("#answerer", Select).value), k))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

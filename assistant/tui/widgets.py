@@ -1,0 +1,189 @@
+"""The chat's widgets: question input with history, messages, the sources panel."""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input, ListItem, ListView, Markdown, Static
+
+from assistant.records import Answer, Citation, Document
+
+CONTEXT_CHARS = 220  # characters of article shown around a quote in the sources panel
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+class QuestionInput(Input):
+    """One-line question box: up/down walk the history, pasted newlines become spaces."""
+
+    BINDINGS = [Binding("up", "history(-1)", "previous", show=False),
+                Binding("down", "history(1)", "next", show=False)]
+
+    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+        super().__init__(placeholder="Ask a question about your articles…  (F1 help)", **kwargs)
+        self.history: list[str] = []
+        self._pos = 0
+
+    def remember(self, question: str) -> None:
+        if question and (not self.history or self.history[-1] != question):
+            self.history.append(question)
+        self._pos = len(self.history)
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        self._pos = max(0, min(len(self.history), self._pos + step))
+        self.value = self.history[self._pos] if self._pos < len(self.history) else ""
+        self.cursor_position = len(self.value)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        text = " ".join(event.text.split())
+        if text:
+            self.insert_text_at_cursor(text)
+        event.stop()
+
+
+class QuestionMessage(Static):
+    def __init__(self, question: str) -> None:
+        super().__init__(Text(question), classes="question")
+
+
+def marker_links(answer: str) -> str:
+    """[n] markers as Markdown links, so a click selects that source."""
+    return _MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](cite:{m.group(1)})", answer)
+
+
+class AnswerMessage(Markdown):
+    """An answer; streams plain text while the model writes, then shows the checked answer."""
+
+    class Selected(Message):
+        def __init__(self, message: "AnswerMessage", n: int | None = None) -> None:
+            super().__init__()
+            self.message = message
+            self.n = n
+
+    def __init__(self, show_timings: bool = True) -> None:
+        super().__init__("_thinking…_", classes="answer pending")
+        self.answer: Answer | None = None
+        self.show_timings = show_timings
+
+    def stream(self, text: str) -> None:
+        self.update(text.replace("[", "\\["))
+
+    def finish(self, answer: Answer) -> None:
+        self.answer = answer
+        self.remove_class("pending")
+        self.set_class(not answer.answered, "not-found")
+        body = marker_links(answer.answer)
+        notes = [f"⚠ {w}" for w in answer.warnings[:3]]
+        if len(answer.warnings) > 3:
+            notes.append(f"⚠ … and {len(answer.warnings) - 3} more")
+        meta = [f"_{answer.answerer}_"]
+        if self.show_timings and answer.timings:
+            meta.append(f"_{answer.timings.get('retrieve_ms', 0) + answer.timings.get('answer_ms', 0):.0f} ms_")
+        footer = " · ".join(meta)
+        self.update(body + "\n\n" + "\n\n".join(f"*{n.replace('*', '')}*" for n in notes) + ("\n\n" if notes else "") + footer)
+
+    def on_click(self) -> None:
+        if self.answer is not None:
+            self.post_message(self.Selected(self))
+
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        event.stop()
+        if event.href.startswith("cite:") and self.answer is not None:
+            self.post_message(self.Selected(self, int(event.href.split(":", 1)[1])))
+
+
+def passage_text(citation: Citation, doc: Document | None, context: int = CONTEXT_CHARS) -> Text:
+    """The quote inside its surrounding article text, highlighted."""
+    if doc is None or doc.text[citation.start:citation.end] != citation.quote:
+        return Text(citation.quote, style="bold")
+    a = max(0, citation.start - context)
+    b = min(len(doc.text), citation.end + context)
+    a = doc.text.rfind(" ", 0, a) + 1 if a > 0 else 0
+    text = Text("… " if a > 0 else "", style="dim")
+    text.append(doc.text[a:citation.start].replace("\n\n", "\n"))
+    text.append(citation.quote, style="bold reverse")
+    text.append(doc.text[citation.end:b].replace("\n\n", "\n"))
+    if b < len(doc.text):
+        text.append(" …", style="dim")
+    return text
+
+
+def citation_header(c: Citation) -> Text:
+    t = Text()
+    t.append(f"[{c.n}] ", style="bold cyan")
+    t.append(c.title or c.doc_id, style="bold")
+    byline = ", ".join(filter(None, [" and ".join(c.authors), c.published or ""]))
+    if byline:
+        t.append(f"\n{byline}", style="italic")
+    page = f", p. {c.page}" if c.page else ""
+    t.append(f"\n{c.source}{page}", style="dim")
+    return t
+
+
+class SourceItem(ListItem):
+    def __init__(self, citation: Citation, doc: Document | None) -> None:
+        self.citation = citation
+        super().__init__(Static(citation_header(citation), classes="source-head"),
+                         Static(passage_text(citation, doc), classes="source-passage"))
+
+
+class SourcesPanel(ListView):
+    """Citations of the selected answer; enter or `o` opens the article at the passage."""
+
+    BINDINGS = [Binding("o", "open", "open article"), Binding("enter", "open", "open article", show=False)]
+
+    class OpenArticle(Message):
+        def __init__(self, citation: Citation) -> None:
+            super().__init__()
+            self.citation = citation
+
+    def show(self, answer: Answer | None, docs: dict[str, Document | None]) -> None:
+        self.clear()
+        if answer is None or not answer.citations:
+            note = "Select an answer to see its sources." if answer is None else "No sources: the articles do not answer this."
+            self.append(ListItem(Static(Text(note, style="dim")), disabled=True))
+            return
+        for c in answer.citations:
+            self.append(SourceItem(c, docs.get(c.doc_id)))
+        self.index = 0
+
+    def select_number(self, n: int) -> bool:
+        for i, child in enumerate(self.children):
+            if isinstance(child, SourceItem) and child.citation.n == n:
+                self.index = i
+                return True
+        return False
+
+    @property
+    def current(self) -> Citation | None:
+        item = self.highlighted_child
+        return item.citation if isinstance(item, SourceItem) else None
+
+    def action_open(self) -> None:
+        if self.current is not None:
+            self.post_message(self.OpenArticle(self.current))
+
+    def on_list_view_selected(self, event: ListView.Selected) -> None:
+        if isinstance(event.item, SourceItem):
+            event.stop()
+            self.post_message(self.OpenArticle(event.item.citation))
+
+
+EMPTY_INDEX_TEXT = """\
+# No articles indexed yet
+
+Add articles, then ask away:
+
+- press **ctrl+r** to index {docs}, or
+- run `assistant index PATH` in a shell (folders of .txt, .md, .html, .pdf), then reopen the chat.
+"""
+
+
+class EmptyIndexNotice(Markdown):
+    def __init__(self, docs: str) -> None:
+        super().__init__(EMPTY_INDEX_TEXT.format(docs=docs), id="empty-index")
