@@ -55,6 +55,24 @@ class ManifestEntry:
         return ManifestEntry(**json.loads(text))
 
 
+def _writes(method):  # noqa: ANN001, ANN201
+    """A failed write (full disk, read-only folder, server gone) becomes a one-line StoreError."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise StoreError(f"cannot write the index at {self.location}: {reason} "
+                             "(the previous index is still usable)") from exc
+
+    return wrapper
+
+
 def _quiet_chroma() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     for name in ("chromadb", "chromadb.telemetry", "chromadb.telemetry.product.posthog", "posthog"):
@@ -144,10 +162,12 @@ class Store:
                     out[doc_id] = ManifestEntry.from_json(text)
         return out
 
+    @_writes
     def commit_entry(self, entry: ManifestEntry) -> None:
         self.manifest.upsert(ids=[entry.doc_id], embeddings=[[1.0]], documents=[entry.to_json()],
                              metadatas=[{"content_hash": entry.content_hash}])
 
+    @_writes
     def remove_entry(self, doc_id: str) -> None:
         self.manifest.delete(ids=[doc_id])
 
@@ -155,6 +175,7 @@ class Store:
         got = self.manifest.get(ids=[_STATE_ID], include=["documents"])
         return json.loads(got["documents"][0]) if got["ids"] else {}
 
+    @_writes
     def set_state(self, **values: Any) -> dict[str, Any]:
         state = {**self.state(), **values}
         self.manifest.upsert(ids=[_STATE_ID], embeddings=[[1.0]], documents=[json.dumps(state)], metadatas=[{"kind": "state"}])
@@ -167,6 +188,7 @@ class Store:
 
     # --- chunks ---------------------------------------------------------------------------
 
+    @_writes
     def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         batch = max(1, min(1000, self.client.get_max_batch_size()))
         for b in range(0, len(chunks), batch):
@@ -174,6 +196,7 @@ class Store:
             self.chunks.upsert(ids=[c.chunk_id for c in part], embeddings=vectors[b:b + batch].tolist(),
                                documents=[c.text for c in part], metadatas=[_chunk_meta(c) for c in part])
 
+    @_writes
     def delete_chunks(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         for b in range(0, len(ids), 1000):

@@ -162,3 +162,20 @@ def test_nothing_indexable_reports_nothing_indexed(engine: Engine, tmp_path: Pat
     (empty / "x.txt").write_text("   \n")
     r = engine.index([empty])
     assert not r.indexed_anything and r.skipped
+
+
+def test_a_full_disk_is_a_clear_error_and_the_previous_index_still_answers(
+        engine: Engine, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine.index([folder])
+    write(folder, "c.txt", "Bridge reopens", "The old stone bridge reopened to traffic after repairs. " * 5)
+
+    def disk_full(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("chromadb.api.models.Collection.Collection.upsert", disk_full)
+    with pytest.raises(StoreError, match="No space left on device.*still usable"):
+        engine.index([folder])
+    monkeypatch.undo()
+    reopened = Engine(engine.settings, embedder=engine.embedder)
+    assert reopened.open().documents == 2
+    assert reopened.retrieve("library archive", k=3)
