@@ -23,7 +23,7 @@ from assistant.answer.citations import (best_quote, check_answer, citation_for, 
 from assistant.answer.extractive import NOT_FOUND, answer_extractive
 from assistant.answer.llm import LLMAnswerer, LLMError
 from assistant.config import Settings
-from assistant.embeddings import Embedder, EmbeddingCache, make_embedder
+from assistant.embeddings import Embedder, EmbeddingCache, make_embedder, make_reranker
 from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, expected_build, index_lock,
                                recover_swap, swap_in)
 from assistant.lexical import LexicalIndex
@@ -127,8 +127,13 @@ class Engine:
                 s = self.settings
                 self._retriever = HybridRetriever(self._store, self._lexical, self.embedder, self._manifest,
                                                   candidates=s.candidates, rrf_k=s.rrf_k,
-                                                  dedupe_threshold=s.dedupe_threshold)
+                                                  dedupe_threshold=s.dedupe_threshold, reranker=self._get_reranker())
             return self._retriever
+
+    def _get_reranker(self):  # noqa: ANN202
+        if not hasattr(self, "_reranker"):
+            self._reranker = make_reranker(self.settings)
+        return self._reranker
 
     def status(self) -> Status:
         passages = sum(len(e.chunk_ids) for e in self._manifest.values())

@@ -87,3 +87,16 @@ def test_gold_set_over_the_sample_articles_meets_its_floor(real_engine: Engine) 
     assert report.recall_at_k >= 0.95 and report.mrr >= 0.9
     assert report.citation_recall >= 0.9 and report.answer_hit >= 0.8
     assert report.abstain_correct == 1.0 and report.false_abstain <= 0.1
+
+
+def test_a_configured_reranker_reorders_the_fused_candidates(real_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.engine import Engine as E
+
+    def prefers_ruble(question, passages):  # noqa: ANN001, ANN202 - a stand-in cross-encoder
+        return [1.0 if "ruble" in p else 0.0 for p in passages]
+
+    engine = E(real_engine.settings, embedder=real_engine.embedder)
+    engine._reranker = prefers_ruble
+    hits = engine.retrieve("sanctions", k=3)
+    if any("ruble" in p.chunk.text for p in real_engine.retrieve("sanctions", k=15)):
+        assert "ruble" in hits[0].chunk.text
