@@ -30,8 +30,10 @@ chat: index
 test: setup
 	$(BIN)/python -m pytest -q
 
+# The long soak: 20 SIGKILLed index runs over 300 documents, plus a loader fuzz; prints the figures.
 test-reliability: setup
 	$(BIN)/python -m pytest -q -m reliability
+	$(BIN)/python bench/reliability.py
 
 bench: setup
 	$(BIN)/python bench/run.py

@@ -30,7 +30,7 @@ class Settings:
     allow_download: bool = False
     # onnx-int8: the bundled model as int8 ONNX (fast, no torch); torch: sentence-transformers
     embed_backend: str = "onnx-int8"
-    embed_batch_size: int = 64
+    embed_batch_size: int = 16  # measured best on 2 cores for both backends (bench/index.py)
     device: str = "cpu"
 
     # chunking (characters)

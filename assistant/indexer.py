@@ -208,8 +208,8 @@ class Indexer:
         changed = bool(plan.work or plan.removed)
         if changed:
             self.store.set_state(in_progress=True)
-        for entry in plan.touched:
-            self.store.commit_entry(entry)
+        if plan.touched:
+            self.store.commit_entries(plan.touched)
 
         total = len(plan.work)
         done_docs = 0
@@ -236,17 +236,17 @@ class Indexer:
                     progress=lambda n, _t=len(texts): emit(ProgressEvent("embed", n, _t, "embedding")))
                 report.embedded += computed
                 self.store.add_chunks(all_chunks, vectors)
-            for w, doc, chunks in prepared:
-                entry = ManifestEntry(doc_id=doc.doc_id, source=doc.source, content_hash=w.data_hash,
-                                      chunk_ids=[c.chunk_id for c in chunks], title=doc.title, authors=doc.authors,
-                                      published=doc.published, format=doc.format, size=w.size,
-                                      mtime_ns=w.mtime_ns, abs_path=w.abs_path)
-                self.store.commit_entry(entry)
+            entries = [ManifestEntry(doc_id=doc.doc_id, source=doc.source, content_hash=w.data_hash,
+                                     chunk_ids=[c.chunk_id for c in chunks], title=doc.title, authors=doc.authors,
+                                     published=doc.published, format=doc.format, size=w.size,
+                                     mtime_ns=w.mtime_ns, abs_path=w.abs_path) for w, doc, chunks in prepared]
+            if entries:
+                self.store.commit_entries(entries)  # the commit point of this batch
+            for (w, _doc, _chunks), entry in zip(prepared, entries):
                 if w.old:
-                    stale = set(w.old.chunk_ids) - set(entry.chunk_ids)
                     if w.old.doc_id != entry.doc_id:
                         self.store.remove_entry(w.old.doc_id)
-                    self.store.delete_chunks(sorted(stale))
+                    self.store.delete_chunks(sorted(set(w.old.chunk_ids) - set(entry.chunk_ids)))
                 setattr(report, w.kind, getattr(report, w.kind) + 1)
             emit(ProgressEvent("write", done_docs, total, "writing"))
 

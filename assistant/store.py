@@ -162,10 +162,17 @@ class Store:
                     out[doc_id] = ManifestEntry.from_json(text)
         return out
 
-    @_writes
     def commit_entry(self, entry: ManifestEntry) -> None:
-        self.manifest.upsert(ids=[entry.doc_id], embeddings=[[1.0]], documents=[entry.to_json()],
-                             metadatas=[{"content_hash": entry.content_hash}])
+        self.commit_entries([entry])
+
+    @_writes
+    def commit_entries(self, entries: Sequence[ManifestEntry]) -> None:
+        """One write for many documents: each switches to its new version together."""
+        for b in range(0, len(entries), 1000):
+            part = entries[b:b + 1000]
+            self.manifest.upsert(ids=[e.doc_id for e in part], embeddings=[[1.0]] * len(part),
+                                 documents=[e.to_json() for e in part],
+                                 metadatas=[{"content_hash": e.content_hash} for e in part])
 
     @_writes
     def remove_entry(self, doc_id: str) -> None:

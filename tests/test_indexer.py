@@ -116,10 +116,10 @@ def test_crash_after_adding_chunks_leaves_old_version_visible_and_next_run_repai
     before = live_ids(engine)
     write(folder, "a.txt", "Harbor dredging halted", "A court halted the dredging of the harbor. " * 5)
 
-    def crash(self, entry):  # noqa: ANN001 - the process dies before the commit point
+    def crash(self, entries):  # noqa: ANN001 - the process dies before the commit point
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("assistant.store.Store.commit_entry", crash)
+    monkeypatch.setattr("assistant.store.Store.commit_entries", crash)
     with pytest.raises(KeyboardInterrupt):
         engine.index([folder])
     monkeypatch.undo()

@@ -1,0 +1,33 @@
+"""All benchmarks in one table: metric | ours | baseline | ratio | target.
+
+    python bench/run.py [--quick]      (also: make bench)
+
+Baselines are measured in the same run on the same data: the naive LangChain pipeline
+(RecursiveCharacterTextSplitter + HuggingFaceEmbeddings + Chroma) and plain dense retrieval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import answer, index, scale  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
+    args = ap.parse_args()
+    rows = []
+    rows += index.cold(60 if args.quick else 200, with_torch=not args.quick)
+    rows += index.reindex(300 if args.quick else 1000)
+    rows += answer.run(200 if args.quick else 1000)
+    rows += scale.run(20_000 if args.quick else 100_000)
+    index.print_rows(rows)
+
+
+if __name__ == "__main__":
+    main()
