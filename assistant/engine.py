@@ -28,7 +28,7 @@ from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, exp
                                recover_swap, swap_in)
 from assistant.lexical import LexicalIndex
 from assistant.records import Answer, Citation, Document, IndexReport, Passage, SourceInfo
-from assistant.retrieval import AssistantRetriever, Filters, HybridRetriever
+from assistant.retrieval import Filters, HybridRetriever
 from assistant.store import ManifestEntry, Store, StoreError, release_clients
 
 MAX_QUESTION_CHARS = 2000
@@ -239,7 +239,9 @@ class Engine:
         question, _ = clean_question(question)
         return retriever.retrieve(question, k or self.settings.k, filters, dense_only=dense_only)
 
-    def as_langchain_retriever(self, k: int | None = None) -> AssistantRetriever:
+    def as_langchain_retriever(self, k: int | None = None):  # noqa: ANN201 - an AssistantRetriever
+        from assistant.langchain_retriever import AssistantRetriever
+
         return AssistantRetriever(retrieve=lambda q, kk: self.retrieve(q, kk), k=k or self.settings.k)
 
     # --- answering ------------------------------------------------------------------------

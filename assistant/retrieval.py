@@ -1,5 +1,8 @@
 """Hybrid retrieval: dense (Chroma) and BM25 fused by reciprocal rank, near-duplicates collapsed.
 
+The LangChain `BaseRetriever` view lives in `langchain_retriever.py` (imported on demand:
+langchain_core costs a second of start-up).
+
 Only chunks the manifest lists are ever returned, which is what makes a half-finished
 index run invisible to readers.
 """
@@ -11,9 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
 
 from assistant.embeddings import Embedder
 from assistant.lexical import LexicalIndex
@@ -125,24 +125,3 @@ class HybridRetriever:
             if len(out) >= k:
                 break
         return out
-
-
-def passage_to_langchain(p: Passage) -> LCDocument:
-    c = p.chunk
-    return LCDocument(page_content=c.text, id=c.chunk_id, metadata={
-        "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "authors": list(c.authors),
-        "published": c.published, "source": c.source, "start": c.start, "end": c.end, "page": c.page,
-        "score": p.score})
-
-
-class AssistantRetriever(BaseRetriever):
-    """LangChain view of the hybrid retriever, for users' own chains.
-
-    `retrieve` is any callable (question, k) -> list[Passage], e.g. `Engine.retrieve`.
-    """
-
-    retrieve: Callable[..., list[Passage]]
-    k: int = 5
-
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
-        return [passage_to_langchain(p) for p in self.retrieve(query, self.k)]

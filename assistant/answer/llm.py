@@ -7,21 +7,24 @@ of that passage that supports it, and drops what no sentence supports.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator, Sequence
-
-from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.prompts import ChatPromptTemplate
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from assistant.answer.extractive import NOT_FOUND
 from assistant.config import Settings, default_prompts_dir
 from assistant.records import Passage
+
+if TYPE_CHECKING:  # langchain_core costs a second to import: only when the LLM path runs
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.prompts import ChatPromptTemplate
 
 
 class LLMError(RuntimeError):
     """The model endpoint failed; the message is a one-line reason for the user."""
 
 
-def load_prompt(settings: Settings) -> tuple[ChatPromptTemplate, str]:
+def load_prompt(settings: Settings) -> tuple["ChatPromptTemplate", str]:
+    from langchain_core.prompts import ChatPromptTemplate
+
     folder = settings.prompts_dir or default_prompts_dir()
     try:
         system = (folder / "answer_system.txt").read_text(encoding="utf-8")
@@ -45,7 +48,7 @@ def format_passages(passages: Sequence[Passage], template: str) -> str:
     return "\n\n".join(out)
 
 
-def make_chat_model(settings: Settings) -> BaseChatModel:
+def make_chat_model(settings: Settings) -> "BaseChatModel":
     if settings.llm_provider == "ollama":
         try:
             from langchain_ollama import ChatOllama
@@ -64,13 +67,13 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
 
 
 class LLMAnswerer:
-    def __init__(self, settings: Settings, model: BaseChatModel | None = None) -> None:
+    def __init__(self, settings: Settings, model: "BaseChatModel | None" = None) -> None:
         self.settings = settings
         self.prompt, self.passage_template = load_prompt(settings)
         self._model = model
 
     @property
-    def model(self) -> BaseChatModel:
+    def model(self) -> "BaseChatModel":
         if self._model is None:
             self._model = make_chat_model(self.settings)
         return self._model
