@@ -113,3 +113,24 @@ def test_batch_killed_mid_run_resumes_with_every_answer_exactly_once(tmp_path: P
     subprocess.run(cmd, cwd=work, env=env(), check=True, capture_output=True, timeout=600)
     ids = [json.loads(line)["id"] for line in (work / "a.jsonl").read_text().splitlines()]
     assert sorted(ids) == sorted(q["id"] for q in questions) and len(ids) == len(set(ids))
+
+
+def test_a_second_concurrent_index_run_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    work = tmp_path / "c"
+    make_corpus(work / "docs", 80)
+    first = subprocess.Popen([sys.executable, "-m", "assistant.cli", "index", "docs"], cwd=work, env=env(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lock = work / ".index.lock"
+        deadline = time.monotonic() + 60
+        while not lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert first.poll() is None, "the first run ended before the second could start"
+        second = subprocess.run([sys.executable, "-m", "assistant.cli", "index", "docs"], cwd=work, env=env(),
+                                capture_output=True, text=True, timeout=300)
+        assert second.returncode == 1 and "another `assistant index` run" in second.stderr
+    finally:
+        first.wait(timeout=600)
+    assert first.returncode == 0
+    assert check_consistent(work)["docs"] == 80

@@ -189,3 +189,22 @@ def test_snapshot_narrow_terminal(app_factory, snap_compare) -> None:  # noqa: A
         await ask(app, pilot, QUESTION)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_chat_keeps_answering_while_a_reindex_runs(app_factory, tmp_path: Path) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(app, pilot)
+        for i in range(40):
+            (tmp_path / "articles" / f"extra-{i}.txt").write_text(
+                f"May 5, 2024\n\nExtra report {i}\n\nBy Kim Lo\n\n" + f"The orchard number {i} grew apples and pears. " * 30)
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.2)
+        assert app.indexing
+        msg = await ask(app, pilot, QUESTION)
+        assert "312 million euros" in msg.answer.answer
+        for _ in range(600):
+            if not app.indexing:
+                break
+            await pilot.pause(0.05)
+        assert app.engine.status().documents == 48
