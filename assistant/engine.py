@@ -14,7 +14,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -24,12 +24,12 @@ from assistant.answer.extractive import NOT_FOUND, answer_extractive
 from assistant.answer.llm import LLMAnswerer, LLMError
 from assistant.config import Settings
 from assistant.embeddings import Embedder, EmbeddingCache, make_embedder, make_reranker
-from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, expected_build, index_lock,
-                               recover_swap, swap_in)
+from assistant.indexer import Indexer, ProgressFn, bm25_dir, build_lexical, expected_build, index_lock
 from assistant.lexical import LexicalIndex
 from assistant.records import Answer, Citation, Document, IndexReport, Passage, SourceInfo
 from assistant.retrieval import Filters, HybridRetriever
 from assistant.store import ManifestEntry, Store, StoreError, release_clients
+from assistant.swap import recover_swap, swap_in
 
 MAX_QUESTION_CHARS = 2000
 NO_INDEX = "No articles are indexed yet. Add some with `assistant index PATH` (or ctrl+r in the chat)."

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,21 +281,3 @@ def build_lexical(store: Store, generation: str | None) -> LexicalIndex:
     live = {cid for e in manifest.values() for cid in e.chunk_ids}
     items = ((c.chunk_id, f"{c.title}\n{c.text}") for c in store.iter_chunks() if c.chunk_id in live)
     return LexicalIndex.build(items, generation)
-
-
-def swap_in(new_dir: Path, target: Path) -> None:
-    """Replace `target` by `new_dir` with a window of one rename; `.old` is restored on open."""
-    old = target.with_name(target.name + ".old")
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new_dir, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def recover_swap(target: Path) -> None:
-    """Finish a swap that a crash interrupted between its two renames."""
-    old = target.with_name(target.name + ".old")
-    if not target.exists() and old.exists():
-        os.replace(old, target)

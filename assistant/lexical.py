@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import bm25s
+
+from assistant.swap import swap_in
 
 logging.getLogger("bm25s").setLevel(logging.ERROR)  # after import: bm25s sets its own level
 
@@ -69,13 +70,7 @@ class LexicalIndex:
             if self._retriever is not None:
                 self._retriever.save(str(tmp))
             (tmp / "ids.json").write_text(json.dumps({"generation": self.generation, "ids": self.ids}))
-            old = folder.with_name(folder.name + ".old")
-            if old.exists():
-                shutil.rmtree(old, ignore_errors=True)
-            if folder.exists():
-                os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
+            swap_in(tmp, folder)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

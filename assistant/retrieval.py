@@ -17,7 +17,7 @@ import numpy as np
 
 from assistant.embeddings import Embedder
 from assistant.lexical import LexicalIndex
-from assistant.records import Chunk, Passage
+from assistant.records import Passage
 from assistant.store import ManifestEntry, Store
 
 _WORD = re.compile(r"\w+")

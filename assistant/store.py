@@ -14,7 +14,6 @@ import logging
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlparse
 

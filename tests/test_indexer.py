@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.engine import Engine
-from assistant.indexer import IndexLocked, Indexer, index_lock
+from assistant.indexer import IndexLocked, index_lock
 from assistant.store import StoreError
 
 ARTICLE = "{date}\n\n{title}\n\nBy Ann Example\n\n{body}\n"

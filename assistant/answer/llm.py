@@ -6,8 +6,7 @@ of that passage that supports it, and drops what no sentence supports.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from assistant.answer.extractive import NOT_FOUND
 from assistant.config import Settings, default_prompts_dir
