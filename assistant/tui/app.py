@@ -25,7 +25,9 @@ from assistant.tui.export import conversation_markdown
 from assistant.tui.screens import ArticleScreen, HelpScreen, SettingsScreen
 from assistant.tui.state import save_ui_state
 from assistant.tui.widgets import (AnswerMessage, EmptyIndexNotice, QuestionInput, QuestionMessage,
-                                   SourcesPanel)
+                                   SourcesPanel, WelcomeNotice)
+
+WELCOME_TITLES = 5
 
 NARROW = 100  # below this many columns the sources panel goes under the chat
 
@@ -113,6 +115,10 @@ class ChatApp(App[None]):
         self.ready = True
         self._status(self._describe())
         self._show_empty_notice()
+        chat = self.query_one("#chat", VerticalScroll)
+        if self.engine.status().documents and not chat.query(AnswerMessage):
+            sources = self.engine.sources()
+            chat.mount(WelcomeNotice([x.title for x in sources[:WELCOME_TITLES]], len(sources)), before=0)
         queued, self.pending = self.pending, []
         for q in queued:
             self._ask(q)

@@ -184,6 +184,17 @@ Add articles, then ask away:
 """
 
 
+class WelcomeNotice(Markdown):
+    """What is indexed, so a new user knows what to ask about."""
+
+    def __init__(self, titles: list[str], total: int) -> None:
+        shown = "\n".join(f"- {t}" for t in titles)
+        more = f"\n- … and {total - len(titles)} more" if total > len(titles) else ""
+        super().__init__(f"**{total} article{'s' * (total != 1)} indexed**, for example:\n\n{shown}{more}\n\n"
+                         "Ask a question below; every sentence of an answer cites its passage. **F1** lists the keys.",
+                         id="welcome")
+
+
 class EmptyIndexNotice(Markdown):
     def __init__(self, docs: str) -> None:
         super().__init__(EMPTY_INDEX_TEXT.format(docs=docs), id="empty-index")
