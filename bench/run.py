@@ -22,11 +22,14 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     args = ap.parse_args()
     rows = []
-    rows += index.cold(60 if args.quick else 200, with_torch=not args.quick)
-    rows += index.reindex(300 if args.quick else 1000)
-    rows += answer.run(200 if args.quick else 1000)
-    rows += scale.run(20_000 if args.quick else 100_000)
-    index.print_rows(rows)
+    sections = [lambda: index.cold(60 if args.quick else 200, with_torch=not args.quick),
+                lambda: index.reindex(300 if args.quick else 1000),
+                lambda: answer.run(200 if args.quick else 1000),
+                lambda: scale.run(20_000 if args.quick else 100_000)]
+    for section in sections:
+        rows += section()
+        index.print_rows(rows)  # the table so far, in case a later section fails
+        print(flush=True)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ def run(n_chunks: int, seed: int = 5, per_doc: int = 4, queries: int = 100) -> l
         rss_index = peak_rss_mb()
         engine = Engine(settings, embedder=emb)
         engine.open()
-        questions = [f"How much did {towns[rnd.randrange(n_docs)]} spend on its {rnd.choice(PROJECTS)[0]}?" for _ in range(queries)]
+        questions = [f"How much did {towns[rnd.randrange(min(n_docs, len(towns)))]} spend on its {rnd.choice(PROJECTS)[0]}?" for _ in range(queries)]
         for q in questions[:5]:
             engine.retrieve(q, 5)
         hybrid, dense, qvec_ms = [], [], []
