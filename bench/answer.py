@@ -125,10 +125,18 @@ def run(n_docs: int, n_questions: int = 50, k: int = 5) -> list[dict]:
         rows += quality(engine, tmp / "docs", gold, k, f"{n_docs} generated docs", tmp)
         examples = REPO / "examples" / "articles"
         if examples.is_dir():
+            ex_gold = [json.loads(x) for x in (REPO / "examples" / "gold.jsonl").read_text().splitlines() if x.strip()]
             ex_engine = Engine(load_settings(cwd=tmp, env={}, index_dir=tmp / "ex-index"), embedder=engine.embedder)
             ex_engine.index([examples])
-            ex_gold = [json.loads(x) for x in (REPO / "examples" / "gold.jsonl").read_text().splitlines() if x.strip()]
             rows += quality(ex_engine, examples, ex_gold, k, "examples/gold.jsonl", tmp)
+            # the same questions with the generated articles as distractors: a realistic archive
+            mixed = tmp / "mixed"
+            shutil.copytree(tmp / "docs", mixed / "generated")
+            shutil.copytree(examples, mixed / "articles")
+            mx_engine = Engine(load_settings(cwd=tmp, env={}, index_dir=tmp / "mx-index"), embedder=engine.embedder)
+            log("indexing the examples among the generated distractors…")
+            mx_engine.index([mixed])
+            rows += quality(mx_engine, mixed, ex_gold, k, f"examples + {n_docs} distractors", tmp)
         return rows
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
