@@ -100,3 +100,19 @@ def real_engine(tmp_path_factory: pytest.TempPathFactory, real_embedder):
     paths = [EXAMPLES] + ([SHARED_ARTICLES] if SHARED_ARTICLES.is_dir() else [])
     engine.index(paths)
     return engine
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_process(proc) -> None:  # noqa: ANN001 - a subprocess.Popen a test started
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except Exception:  # still alive after 10 s
+        proc.kill()

