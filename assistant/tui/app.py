@@ -121,7 +121,7 @@ class ChatApp(App[None]):
             chat.mount(WelcomeNotice([x.title for x in sources[:WELCOME_TITLES]], len(sources)), before=0)
         queued, self.pending = self.pending, []
         for q in queued:
-            self._ask(q)
+            self._ask(q, echo=False)
 
     def _show_empty_notice(self) -> None:
         chat = self.query_one("#chat", VerticalScroll)
@@ -152,7 +152,7 @@ class ChatApp(App[None]):
 
     def _ask(self, question: str, echo: bool = False) -> None:
         chat = self.query_one("#chat", VerticalScroll)
-        if echo or not any(isinstance(w, QuestionMessage) and str(w.render()) == question for w in chat.children[-2:]):
+        if echo:  # a question typed before the model was ready is on screen already
             chat.mount(QuestionMessage(question))
         message = AnswerMessage(show_timings=self.show_timings)
         chat.mount(message)
