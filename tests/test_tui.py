@@ -39,6 +39,14 @@ async def wait_ready(app: ChatApp, pilot) -> None:  # noqa: ANN001
     raise AssertionError("the app never became ready")
 
 
+async def settle(app: ChatApp, pilot) -> None:  # noqa: ANN001
+    """A deterministic picture: no blinking cursor, the chat scrolled to its end, animations done."""
+    app.query_one("#question").cursor_blink = False
+    app.query_one("#chat").scroll_end(animate=False)
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+
+
 async def ask(app: ChatApp, pilot, question: str) -> AnswerMessage:  # noqa: ANN001
     await wait_ready(app, pilot)
     await pilot.click("#question")
@@ -157,6 +165,7 @@ def test_snapshot_main_screen_with_an_answer(app_factory, snap_compare) -> None:
     async def run_before(pilot) -> None:  # noqa: ANN001
         await ask(app, pilot, QUESTION)
         app.query_one("#question").focus()
+        await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -168,6 +177,7 @@ def test_snapshot_sources_panel_focused_on_second_citation(app_factory, snap_com
         await ask(app, pilot, QUESTION)
         app.query_one(SourcesPanel).focus()
         await pilot.press("down")
+        await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -178,6 +188,7 @@ def test_snapshot_help_screen(app_factory, snap_compare) -> None:  # noqa: ANN00
     async def run_before(pilot) -> None:  # noqa: ANN001
         await wait_ready(app, pilot)
         await pilot.press("f1")
+        await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -187,6 +198,7 @@ def test_snapshot_narrow_terminal(app_factory, snap_compare) -> None:  # noqa: A
 
     async def run_before(pilot) -> None:  # noqa: ANN001
         await ask(app, pilot, QUESTION)
+        await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
