@@ -34,6 +34,7 @@ from assistant.swap import recover_swap, swap_in
 MAX_QUESTION_CHARS = 2000
 NO_INDEX = "No articles are indexed yet. Add some with `assistant index PATH` (or ctrl+r in the chat)."
 EMPTY_QUESTION = "Please type a question."
+SUPPORT_CACHE_SIZE = 4096  # texts whose vectors the citation check keeps
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 __all__ = ["Engine", "Filters", "Answer", "StoreError", "LLMError"]
@@ -76,6 +77,7 @@ class Engine:
         self._lock = threading.RLock()
         self._embed_lock = threading.Lock()
         self._cache: EmbeddingCache | None = None
+        self._support_vectors: dict[str, np.ndarray] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -255,9 +257,18 @@ class Engine:
         if claim_numbers - set(_NUMBER.findall(quote)):
             return 0.0
         lexical = lexical_support(claim, quote)
-        vecs = self.embedder.encode([strip_markers(claim), quote])
-        cosine = float(max(0.0, vecs[0] @ vecs[1]))
+        cosine = float(max(0.0, self._vector(claim) @ self._vector(quote)))
         return 0.5 * lexical + 0.5 * cosine
+
+    def _vector(self, text: str) -> np.ndarray:
+        """Embeddings for the citation check, cached: pinning a claim compares it with every
+        sentence of a passage, and the check compares it again."""
+        vec = self._support_vectors.get(text)
+        if vec is None:
+            if len(self._support_vectors) >= SUPPORT_CACHE_SIZE:
+                self._support_vectors.clear()
+            vec = self._support_vectors[text] = self.embedder.encode([text])[0]
+        return vec
 
     def ask(self, question: str, k: int | None = None, answerer: str | None = None,
             filters: Filters | None = None) -> Answer:
