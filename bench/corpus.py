@@ -38,6 +38,35 @@ FILLER = [
 ]
 
 
+# for article-length documents: background paragraphs of varied, generated prose
+SUBJECTS = ["The finance committee", "A spokesperson for the mayor", "Opposition councillors", "Local shop owners",
+            "The regional auditor", "Engineers on the site", "A group of residents", "The national ministry",
+            "Trade unions", "The chamber of commerce", "A university study", "The town's planning office",
+            "Neighbouring municipalities", "Several families living nearby", "The project's lead contractor"]
+VERBS = ["warned that", "argued that", "noted that", "said that", "confirmed that", "questioned whether",
+         "estimated that", "pointed out that", "doubted that", "insisted that", "reported that"]
+CLAUSES = ["the schedule could slip by {n} months", "costs had risen by {n} percent since the first estimate",
+           "the {project} would ease pressure on the {topic} budget", "{n} households would be affected by the works",
+           "the tender documents had been changed {n} times", "similar projects elsewhere took {n} years longer",
+           "the council had ignored {n} written objections", "maintenance would cost about {n} thousand euros a year",
+           "the {project} could be extended in a second phase", "the traffic plan for the works was incomplete",
+           "the financing depended on a regional grant", "an environmental survey had found {n} protected species",
+           "the decision had been rushed before the summer recess", "the site had been chosen {n} years ago",
+           "public transport to the area would improve", "energy prices made the estimate uncertain"]
+WHEN = ["Last week,", "In March,", "On Monday,", "Earlier this year,", "At a hearing in the spring,",
+        "In a letter to the council,", "During the debate,", "In an interview,", ""]
+
+
+def background(rnd: random.Random, project: str, topic: str, sentences: int) -> str:
+    out = []
+    for _ in range(sentences):
+        clause = rnd.choice(CLAUSES).format(n=rnd.randint(2, 90), project=project, topic=topic)
+        when = rnd.choice(WHEN)
+        subject = rnd.choice(SUBJECTS)
+        out.append(f"{when} {subject[0].lower() + subject[1:] if when else subject} {rnd.choice(VERBS)} {clause}.".strip())
+    return " ".join(out)
+
+
 def town(rnd: random.Random, used: set[str]) -> str:
     while True:
         name = "".join(rnd.choice(SYL) for _ in range(rnd.randint(2, 3))).capitalize()
@@ -46,8 +75,12 @@ def town(rnd: random.Random, used: set[str]) -> str:
             return name
 
 
-def make_corpus(folder: Path, n_docs: int, seed: int = 0, questions_every: int = 1) -> list[dict]:
-    """Write n articles into `folder`; return gold items for every `questions_every`-th article."""
+def make_corpus(folder: Path, n_docs: int, seed: int = 0, questions_every: int = 1,
+                extra_paragraphs: int = 0) -> list[dict]:
+    """Write n articles into `folder`; return gold items for every `questions_every`-th article.
+
+    `extra_paragraphs` appends generated background (about 450 characters each), so the
+    indexing benchmark sees article-length documents (8 give ~4,500 characters)."""
     rnd = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
@@ -71,6 +104,7 @@ def make_corpus(folder: Path, n_docs: int, seed: int = 0, questions_every: int =
             f"site at its peak. {filler[3]}",
             f"{filler[4]} {filler[5]} The {topic} department of {place} will run the {project} once it opens.",
         ]
+        paragraphs += [background(rnd, project, topic, 4) for _ in range(extra_paragraphs)]
         name = f"{i:05d}-{place.lower()}-{project.replace(' ', '-')}.txt"
         date = f"{rnd.choice(MONTHS)} {rnd.randint(1, 28)}, {rnd.randint(2019, 2025)}"
         title = f"{place} approves {project}"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import answer, index, scale  # noqa: E402
+from bench import answer, backends, index, scale  # noqa: E402
 
 
 def main() -> None:
@@ -22,7 +22,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     args = ap.parse_args()
     rows = []
-    sections = [lambda: index.cold(60 if args.quick else 200, with_torch=not args.quick),
+    sections = [lambda: index.cold(40 if args.quick else 150, index.BACKENDS[:1] if args.quick else index.BACKENDS),
+                lambda: backends.run(*((100, 60, 3) if args.quick else (300, 150, 5))),
                 lambda: index.reindex(300 if args.quick else 1000),
                 lambda: answer.run(200 if args.quick else 1000),
                 lambda: scale.run(20_000 if args.quick else 100_000)]

@@ -1,10 +1,11 @@
-"""Both embedding backends of the bundled model, offline; torch (sentence-transformers) is the reference."""
+"""The embedding backends of the bundled model, offline; torch (sentence-transformers) is the reference."""
 
 import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.embeddings import EmbeddingCache, EmbeddingError, encode_cached, make_embedder, resolve_model
+from assistant.embeddings import (CT2Int8Embedder, EmbeddingCache, EmbeddingError, SentenceTransformerEmbedder,
+                                   ct2_model_dir, encode_cached, make_embedder, resolve_model)
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +35,41 @@ def test_vectors_are_normalized_and_sized(real_embedder) -> None:  # noqa: ANN00
     assert np.allclose(np.linalg.norm(v[:4], axis=1), 1.0, atol=1e-4)
 
 
-def test_onnx_int8_backend_matches_the_sentence_transformers_reference(real_embedder, torch_embedder) -> None:  # noqa: ANN001
-    a, b = real_embedder.encode(TEXTS[:4]), torch_embedder.encode(TEXTS[:4])
+@pytest.mark.parametrize("backend", ["ct2-int8", "onnx-int8"])
+def test_fast_backends_match_the_sentence_transformers_reference(backend, tmp_path, torch_embedder) -> None:  # noqa: ANN001
+    fast = make_embedder(Settings(embed_backend=backend, model_cache_dir=tmp_path))
+    a, b = fast.encode(TEXTS[:4]), torch_embedder.encode(TEXTS[:4])
     assert (a * b).sum(axis=1).min() > 0.99
+
+
+def test_ct2_model_is_converted_once_and_reused(tmp_path) -> None:  # noqa: ANN001
+    settings = Settings(embed_backend="ct2-int8", model_cache_dir=tmp_path)
+    first = CT2Int8Embedder(settings)
+    model_file = ct2_model_dir(settings) / "model.bin"
+    stamp = model_file.stat().st_mtime_ns
+    second = CT2Int8Embedder(settings)
+    assert model_file.stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == [ct2_model_dir(settings).name]  # no temp folder left behind
+    assert np.allclose(first.encode(TEXTS[:2]), second.encode(TEXTS[:2]), atol=1e-6)
+
+
+def test_ct2_falls_back_to_torch_with_a_warning_when_it_cannot_convert(tmp_path, caplog) -> None:  # noqa: ANN001
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the model cache should be")
+    embedder = make_embedder(Settings(embed_backend="ct2-int8", model_cache_dir=blocker))
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    assert "falling back" in caplog.text and "ct2-int8" in caplog.text
+
+
+def test_unknown_backend_is_refused_with_the_choices() -> None:
+    with pytest.raises(EmbeddingError, match="ct2-int8, onnx-int8, torch"):
+        make_embedder(Settings(embed_backend="gpu-magic"))
+
+
+def test_progress_counts_every_text_once(real_embedder) -> None:  # noqa: ANN001
+    seen: list[int] = []
+    real_embedder.encode(TEXTS * 5, progress=seen.append)
+    assert sum(seen) == len(TEXTS) * 5
 
 
 def test_similar_sentences_are_closer_than_unrelated_ones(real_embedder) -> None:  # noqa: ANN001
