@@ -93,6 +93,31 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
                  content_hash=meta.get("content_hash", ""))
 
 
+def _is_connection_error(exc: BaseException) -> bool:
+    """Nothing answered at all (refused, unresolvable, timed out), as opposed to a wrong answer."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (ConnectionError, TimeoutError)) or type(seen).__name__ in {
+                "ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException"}:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _major(version: str) -> str:
+    return version.split(".")[0]
+
+
+def check_server_version(server: str, client: str, url: str) -> None:
+    """A server of another major version speaks another API: refuse with both versions named.
+    A minor difference usually works, so it is only logged."""
+    if _major(server) != _major(client):
+        raise StoreError(f"the Chroma server at {url} runs version {server}, but this client is chromadb {client}; "
+                         f"run a {_major(client)}.x server (e.g. the chromadb/chroma:{client} Docker image)")
+    if server.split(".")[:2] != client.split(".")[:2]:
+        log.warning("the Chroma server at %s runs version %s, this client %s", url, server, client)
+
+
 class Store:
     """Chunks and manifest in Chroma; `expect` is what the index must have been built with."""
 
@@ -112,6 +137,7 @@ class Store:
                 self.client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
                                                   ssl=url.scheme == "https", headers=headers, settings=chroma_settings)
                 self.client.heartbeat()
+                check_server_version(self.client.get_version(), chromadb.__version__, settings.chroma_url)
                 self.location = settings.chroma_url
             else:
                 path = settings.index_dir / "chroma"
@@ -124,7 +150,12 @@ class Store:
             raise
         except Exception as exc:
             where = settings.chroma_url or str(settings.index_dir)
-            raise StoreError(f"cannot open the index at {where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            if settings.chroma_url and not _is_connection_error(exc):
+                # something answered, but not as a Chroma server of our API version does
+                raise StoreError(f"{where} does not answer the Chroma API of this client (chromadb {chromadb.__version__}): "
+                                 f"is it a Chroma server of version {_major(chromadb.__version__)}.x?") from exc
+            raise StoreError(f"cannot open the index at {where}: {type(exc).__name__}: {detail}") from exc
         name = settings.collection
         self._chunks_name, self._manifest_name = name, f"{name}__manifest"
         self._open_collections(expect, create)
@@ -227,6 +258,12 @@ class Store:
             return {}
         got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
         return {cid: chunk_from_record(cid, text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=list(ids), include=["embeddings"])
+        return {cid: np.asarray(v, dtype=np.float32) for cid, v in zip(got["ids"], got["embeddings"])}
 
     def count(self) -> int:
         return self.chunks.count()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.engine import Engine
-from assistant.store import StoreError
+from assistant.store import StoreError, check_server_version
 from tests.conftest import free_port, stop_process
 
 pytestmark = pytest.mark.slow
@@ -67,3 +67,34 @@ def test_unreachable_server_is_a_clear_error(settings) -> None:
     s = settings.replace(chroma_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StoreError, match="cannot open the index at http://127.0.0.1"):
         Engine(s).open()
+
+
+def test_a_server_of_another_major_version_is_refused_naming_both_versions() -> None:
+    with pytest.raises(StoreError, match=r"runs version 0\.4\.24, but this client is chromadb 1\.5\.9.*1\.x server"):
+        check_server_version("0.4.24", "1.5.9", "http://db:8000")
+
+
+def test_a_minor_version_difference_only_warns(caplog) -> None:  # noqa: ANN001
+    check_server_version("1.4.0", "1.5.9", "http://db:8000")
+    assert "runs version 1.4.0" in caplog.text
+
+
+def test_a_web_server_that_is_not_chroma_is_a_clear_error(settings) -> None:  # noqa: ANN001
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotChroma(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_error(404)
+
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotChroma)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        s = settings.replace(chroma_url=f"http://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(StoreError, match="does not answer the Chroma API of this client"):
+            Engine(s).open()
+    finally:
+        server.shutdown()
