@@ -45,6 +45,8 @@ class Settings:
     # retrieval
     k: int = 5
     candidates: int = 30  # per retriever before fusion
+    fusion: str = "weighted"  # weighted (normalized dense + BM25 scores) | rrf (reciprocal rank)
+    dense_weight: float = 0.5  # weighted fusion: share of the dense score (bench/answer.py)
     rrf_k: int = 60
     dedupe_threshold: float = 0.85
     reranker: str | None = None  # a local cross-encoder path; none by default

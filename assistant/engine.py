@@ -128,8 +128,8 @@ class Engine:
             if self._retriever is None:
                 s = self.settings
                 self._retriever = HybridRetriever(self._store, self._lexical, self.embedder, self._manifest,
-                                                  candidates=s.candidates, rrf_k=s.rrf_k,
-                                                  dedupe_threshold=s.dedupe_threshold, reranker=self._get_reranker())
+                                                  candidates=s.candidates, rrf_k=s.rrf_k, fusion=s.fusion,
+                                                  dense_weight=s.dense_weight, dedupe_threshold=s.dedupe_threshold, reranker=self._get_reranker())
             return self._retriever
 
     def _get_reranker(self):  # noqa: ANN202

@@ -1,4 +1,10 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 fused by reciprocal rank, near-duplicates collapsed.
+"""Hybrid retrieval: dense (Chroma) and BM25 candidates, fused, near-duplicates collapsed.
+
+Fusion is by default a weighted sum of the two normalized scores over the union of both
+candidate lists (every candidate gets both scores). Reciprocal-rank fusion (`fusion = "rrf"`)
+is kept for comparison: it favours chunks that are mediocre in both lists over one that only
+BM25 ranks first, which lost questions naming a rare entity ("What does Mar Azul argue?")
+among distractor articles (bench/answer.py measures both).
 
 The LangChain `BaseRetriever` view lives in `langchain_retriever.py` (imported on demand:
 langchain_core costs a second of start-up).
@@ -62,7 +68,10 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 class HybridRetriever:
     def __init__(self, store: Store, lexical: LexicalIndex | None, embedder: Embedder,
                  manifest: dict[str, ManifestEntry], candidates: int = 30, rrf_k: int = 60,
-                 dedupe_threshold: float = 0.85, reranker: Callable[[str, list[str]], list[float]] | None = None) -> None:
+                 dedupe_threshold: float = 0.85, reranker: Callable[[str, list[str]], list[float]] | None = None,
+                 fusion: str = "weighted", dense_weight: float = 0.5) -> None:
+        if fusion not in ("weighted", "rrf"):
+            raise ValueError(f"unknown fusion {fusion!r} (use weighted or rrf)")
         self.store = store
         self.lexical = lexical
         self.embedder = embedder
@@ -72,6 +81,20 @@ class HybridRetriever:
         self.rrf_k = rrf_k
         self.dedupe_threshold = dedupe_threshold
         self.reranker = reranker
+        self.fusion = fusion
+        self.dense_weight = dense_weight
+
+    def _weighted(self, fused: dict[str, dict[str, Any]], vec: np.ndarray) -> None:
+        """Give every candidate both scores, min-max the cosine, scale BM25 by the best hit, mix."""
+        missing = [cid for cid, e in fused.items() if e["sim"] is None]
+        for cid, v in self.store.get_vectors(missing).items():
+            fused[cid]["sim"] = float(np.dot(vec, v))
+        sims = [e["sim"] for e in fused.values() if e["sim"] is not None]
+        lo, hi = (min(sims), max(sims)) if sims else (0.0, 0.0)
+        top = max(e["bm25"] for e in fused.values()) or 1.0
+        for e in fused.values():
+            dense = (e["sim"] - lo) / (hi - lo) if e["sim"] is not None and hi > lo else 0.0
+            e["rrf"] = self.dense_weight * dense + (1.0 - self.dense_weight) * e["bm25"] / top
 
     def embed_query(self, question: str) -> np.ndarray:
         return self.embedder.encode([question])[0]
@@ -90,22 +113,26 @@ class HybridRetriever:
         fused: dict[str, dict[str, Any]] = {}
         for rank, (chunk, sim) in enumerate(dense):
             fused[chunk.chunk_id] = {"chunk": chunk, "rrf": 1.0 / (self.rrf_k + rank + 1), "dense_rank": rank + 1,
-                                     "lexical_rank": None, "sim": sim}
+                                     "lexical_rank": None, "sim": sim, "bm25": 0.0}
         if self.lexical is not None and not dense_only:
             hits = [(cid, s) for cid, s in self.lexical.search(question, n * 2) if cid in self.live]
             need = [cid for cid, _ in hits if cid not in fused]
             fetched = self.store.get_chunks(need) if need else {}
             rank = 0
-            for cid, _score in hits:
+            for cid, score in hits:
                 chunk = fused[cid]["chunk"] if cid in fused else fetched.get(cid)
                 if chunk is None or (allowed_set is not None and chunk.doc_id not in allowed_set):
                     continue
                 rank += 1
                 if rank > n:
                     break
-                entry = fused.setdefault(cid, {"chunk": chunk, "rrf": 0.0, "dense_rank": None, "lexical_rank": None, "sim": None})
+                entry = fused.setdefault(cid, {"chunk": chunk, "rrf": 0.0, "dense_rank": None, "lexical_rank": None,
+                                               "sim": None, "bm25": 0.0})
                 entry["rrf"] += 1.0 / (self.rrf_k + rank)
                 entry["lexical_rank"] = rank
+                entry["bm25"] = score
+        if self.fusion == "weighted" and fused:
+            self._weighted(fused, vec)
         ranked = sorted(fused.values(), key=lambda e: e["rrf"], reverse=True)
         if self.reranker and ranked:
             pool = ranked[: max(k * 3, 10)]

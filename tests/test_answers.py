@@ -98,3 +98,34 @@ def test_a_configured_reranker_reorders_the_fused_candidates(real_engine: Engine
     engine = Engine(real_engine.settings, embedder=real_engine.embedder)
     engine._reranker = prefers_last
     assert engine.retrieve("water for the city", k=3)[0].chunk.text == last
+
+
+@pytest.fixture(scope="module")
+def engine_with_distractors(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Engine:  # noqa: ANN001
+    """The sample articles among 100 generated council-news articles that share their vocabulary."""
+    import shutil
+
+    from assistant.config import load_settings
+    from bench.corpus import make_corpus
+
+    root = tmp_path_factory.mktemp("distractors")
+    make_corpus(root / "docs" / "generated", 100, seed=3)
+    shutil.copytree(Path(__file__).resolve().parent.parent / "examples" / "articles", root / "docs" / "articles")
+    engine = Engine(load_settings(cwd=root, env={}, index_dir=root / "index"), embedder=real_embedder)
+    engine.index([root / "docs"])
+    return engine
+
+
+@pytest.mark.parametrize("question, source", [
+    ("What does Mar Azul argue?", "velmar-desalination-plant.txt"),
+    ("What does Leyla Arslan want the government to do?", "drought-relief-farmers.md"),
+])
+def test_a_rare_name_finds_its_article_among_similar_distractors(engine_with_distractors: Engine, question: str,
+                                                                 source: str) -> None:
+    hits = engine_with_distractors.retrieve(question, k=5)
+    assert hits and hits[0].chunk.doc_id.endswith(source)
+
+
+def test_every_fused_candidate_carries_its_dense_similarity(engine_with_distractors: Engine) -> None:
+    hits = engine_with_distractors.retrieve("What does Mar Azul argue?", k=5)
+    assert all(p.similarity is not None for p in hits)
