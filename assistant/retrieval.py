@@ -84,11 +84,8 @@ class HybridRetriever:
         self.fusion = fusion
         self.dense_weight = dense_weight
 
-    def _weighted(self, fused: dict[str, dict[str, Any]], vec: np.ndarray) -> None:
-        """Give every candidate both scores, min-max the cosine, scale BM25 by the best hit, mix."""
-        missing = [cid for cid, e in fused.items() if e["sim"] is None]
-        for cid, v in self.store.get_vectors(missing).items():
-            fused[cid]["sim"] = float(np.dot(vec, v))
+    def _weighted(self, fused: dict[str, dict[str, Any]]) -> None:
+        """Every candidate has both scores: min-max the cosine, scale BM25 by the best hit, mix."""
         sims = [e["sim"] for e in fused.values() if e["sim"] is not None]
         lo, hi = (min(sims), max(sims)) if sims else (0.0, 0.0)
         top = max(e["bm25"] for e in fused.values()) or 1.0
@@ -117,7 +114,9 @@ class HybridRetriever:
         if self.lexical is not None and not dense_only:
             hits = [(cid, s) for cid, s in self.lexical.search(question, n * 2) if cid in self.live]
             need = [cid for cid, _ in hits if cid not in fused]
-            fetched = self.store.get_chunks(need) if need else {}
+            with_vectors = self.store.get_chunks_with_vectors(need) if need else {}
+            fetched = {cid: chunk for cid, (chunk, _v) in with_vectors.items()}
+            vectors = {cid: v for cid, (_c, v) in with_vectors.items()}
             rank = 0
             for cid, score in hits:
                 chunk = fused[cid]["chunk"] if cid in fused else fetched.get(cid)
@@ -126,13 +125,14 @@ class HybridRetriever:
                 rank += 1
                 if rank > n:
                     break
+                sim = float(np.dot(vec, vectors[cid])) if cid in vectors else None
                 entry = fused.setdefault(cid, {"chunk": chunk, "rrf": 0.0, "dense_rank": None, "lexical_rank": None,
-                                               "sim": None, "bm25": 0.0})
+                                               "sim": sim, "bm25": 0.0})
                 entry["rrf"] += 1.0 / (self.rrf_k + rank)
                 entry["lexical_rank"] = rank
                 entry["bm25"] = score
         if self.fusion == "weighted" and fused:
-            self._weighted(fused, vec)
+            self._weighted(fused)
         ranked = sorted(fused.values(), key=lambda e: e["rrf"], reverse=True)
         if self.reranker and ranked:
             pool = ranked[: max(k * 3, 10)]

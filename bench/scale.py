@@ -84,7 +84,8 @@ def write_articles(folder: Path, n_docs: int, pool: list[str], towns: list[str],
             f"Report {d} from {town}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
 
 
-def run(n_chunks: int, seed: int = 5, queries: int = 100) -> list[dict]:
+def run(n_chunks: int, seed: int = 5, queries: int = 100, keep: Path | None = None) -> list[dict]:
+    """`keep`: build in that folder and leave it there; if it already holds a build, only query it."""
     from assistant.chunking import chunk_document
     from assistant.config import load_settings
     from assistant.embeddings import make_embedder
@@ -92,7 +93,8 @@ def run(n_chunks: int, seed: int = 5, queries: int = 100) -> list[dict]:
     from assistant.records import Document
 
     rnd = random.Random(seed)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    tmp = keep or Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    reuse = keep is not None and (keep / "index").is_dir()
     try:
         settings = load_settings(cwd=tmp, env={}, index_dir=tmp / "index")
         real = make_embedder(settings)
@@ -110,8 +112,12 @@ def run(n_chunks: int, seed: int = 5, queries: int = 100) -> list[dict]:
             len(chunk_document(Document(doc_id=f.name, source=f.name, text=f.read_text()), settings.chunk_size,
                                settings.chunk_overlap)) for f in (tmp / "probe").iterdir())
         n_docs = math.ceil(n_chunks / per_doc)
-        log(f"writing {n_docs} articles (~{per_doc:.1f} chunks each)…")
-        write_articles(tmp / "docs", n_docs, pool, towns, rnd)
+        if not reuse:
+            log(f"writing {n_docs} articles (~{per_doc:.1f} chunks each)…")
+            write_articles(tmp / "docs", n_docs, pool, towns, rnd)
+        else:
+            log(f"querying the build already in {keep}")
+            rnd = random.Random(seed + 1)
         engine = Engine(settings, embedder=emb)
         log("indexing them with the real indexer…")
         t0 = time.perf_counter()
@@ -147,7 +153,8 @@ def run(n_chunks: int, seed: int = 5, queries: int = 100) -> list[dict]:
             {"metric": f"retrieval p95 at {report.chunks} chunks, ms (hybrid vs dense)", "ours": p95(hybrid),
              "baseline": p95(dense), "target": "< 80 ms"},
             {"metric": "query embedding p50, ms", "ours": statistics.median(qvec_ms), "baseline": None, "target": ""},
-            {"metric": f"index {report.added} articles -> {report.chunks} chunks (pool vectors), s", "ours": build_s,
+            {"metric": (f"unchanged re-index of {report.unchanged} articles, s" if reuse else
+                        f"index {report.added} articles -> {report.chunks} chunks (pool vectors), s"), "ours": build_s,
              "baseline": None, "target": ""},
             {"metric": f"index + embedding cache on disk at {report.chunks} chunks, MB", "ours": size, "baseline": None,
              "target": ""},
@@ -156,7 +163,8 @@ def run(n_chunks: int, seed: int = 5, queries: int = 100) -> list[dict]:
             {"metric": "peak RSS after querying, MB", "ours": peak_rss_mb(), "baseline": None, "target": ""},
         ]
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:
@@ -164,8 +172,9 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chunks", type=int, default=100_000)
+    ap.add_argument("--keep", type=Path, help="build in this folder and keep it; a second run only queries it")
     args = ap.parse_args()
-    print_rows(run(args.chunks))
+    print_rows(run(args.chunks, keep=args.keep))
 
 
 if __name__ == "__main__":
