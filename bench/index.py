@@ -11,8 +11,11 @@ Then the time of an unchanged re-index and how many chunks a move re-embeds (sho
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -82,23 +85,38 @@ BACKENDS = ("ct2-int8", "onnx-int8", "torch")
 ARTICLE_PARAGRAPHS = 8  # background paragraphs per generated document: news-article length
 
 
-def cold(n_docs: int, backends: tuple[str, ...] = BACKENDS) -> list[dict]:
+def _isolated(kind: str, folder: Path, backend: str = "") -> dict:
+    """One measurement in a fresh interpreter: no thread pool or cache of an earlier one
+    (onnxruntime's spinning workers, a second torch model) can slow the next."""
+    code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r}); "
+            f"from bench.index import naive, ours; from pathlib import Path; "
+            f"print(json.dumps({kind}(Path({str(folder)!r}){', ' + repr(backend) if backend else ''})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cold(n_docs: int, backends: tuple[str, ...] = BACKENDS, rounds: int = 3) -> list[dict]:
+    """Naive and each backend in turn, `rounds` times; each figure is the median of its rounds,
+    each ratio the median of the per-round ratios (the machine's speed drifts between rounds)."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-corpus-"))
     try:
         make_corpus(tmp / "docs", n_docs, seed=1, extra_paragraphs=ARTICLE_PARAGRAPHS)
         mean = sum(p.stat().st_size for p in (tmp / "docs").iterdir()) / n_docs
-        log(f"cold indexing {n_docs} documents of {mean:,.0f} characters on average: naive LangChain pipeline…")
-        base = naive(tmp / "docs")
+        runs: dict[str, list[dict]] = {name: [] for name in ("naive", *backends)}
+        for r in range(rounds):
+            for name in runs:
+                log(f"round {r + 1}/{rounds}: cold indexing {n_docs} documents of {mean:,.0f} characters, {name}…")
+                runs[name].append(_isolated("naive", tmp / "docs") if name == "naive"
+                                  else _isolated("ours", tmp / "docs", name))
         rows = []
         for backend in backends:
-            log(f"… ours ({backend})…")
-            r = ours(tmp / "docs", backend)
-            rows.append({"metric": f"cold index chunks/s, {backend}", "ours": r["chunks"] / r["seconds"],
-                         "baseline": base["chunks"] / base["seconds"], "target": ">= 3x (issue 6)"})
-            rows.append({"metric": f"cold index docs/s, {backend}", "ours": r["docs"] / r["seconds"],
-                         "baseline": base["docs"] / base["seconds"], "target": ""})
-            rows.append({"metric": f"cold index chars embedded/s, {backend}", "ours": r["chars"] / r["seconds"],
-                         "baseline": base["chars"] / base["seconds"], "target": ""})
+            for unit, key in (("chunks/s", "chunks"), ("docs/s", "docs"), ("chars embedded/s", "chars")):
+                ours_rates = [x[key] / x["seconds"] for x in runs[backend]]
+                base_rates = [x[key] / x["seconds"] for x in runs["naive"]]
+                ratio = statistics.median(o / b for o, b in zip(ours_rates, base_rates))
+                rows.append({"metric": f"cold index {unit}, {backend}", "ours": statistics.median(ours_rates),
+                             "baseline": statistics.median(base_rates), "ratio": ratio,
+                             "target": ">= 3x (issue 6)" if key == "chunks" else ""})
         return rows
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -162,7 +180,7 @@ def print_rows(rows: list[dict]) -> None:
     width = max([52] + [len(r["metric"]) for r in rows])
     print(f"{'metric':<{width}} {'ours':>10} {'baseline':>10} {'ratio':>7}  target")
     for r in rows:
-        ratio = f"{r['ours'] / r['baseline']:.2f}x" if r.get("baseline") else ""
+        ratio = f"{r.get('ratio') or r['ours'] / r['baseline']:.2f}x" if r.get("baseline") else ""
         base = f"{r['baseline']:.3f}" if r.get("baseline") is not None else "—"
         print(f"{r['metric']:<{width}} {r['ours']:>10.3f} {base:>10} {ratio:>7}  {r.get('target', '')}")
 
@@ -176,10 +194,14 @@ def main() -> None:
                     help="build the re-index corpus with a stand-in embedder (the unchanged run embeds nothing anyway), "
                          "so 10,000 documents take minutes, not an hour")
     ap.add_argument("--only-reindex", action="store_true")
+    ap.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated embedding backends to time")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are printed")
     args = ap.parse_args()
     if args.quick:
         args.docs, args.reindex_docs = min(args.docs, 40), min(args.reindex_docs, 300)
-    rows = [] if args.only_reindex else cold(args.docs, BACKENDS[:1] if args.quick else BACKENDS)
+    backends = tuple(b for b in args.backends.split(",") if b)
+    rows = [] if args.only_reindex else cold(args.docs, backends[:1] if args.quick else backends,
+                                             1 if args.quick else args.rounds)
     rows += reindex(args.reindex_docs, args.fake_embedder)
     print_rows(rows)
 

@@ -22,7 +22,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     args = ap.parse_args()
     rows = []
-    sections = [lambda: index.cold(40 if args.quick else 150, index.BACKENDS[:1] if args.quick else index.BACKENDS),
+    sections = [lambda: index.cold(40 if args.quick else 150, index.BACKENDS[:1] if args.quick else index.BACKENDS,
+                                   1 if args.quick else 3),
                 lambda: backends.run(*((100, 60, 3) if args.quick else (300, 150, 5))),
                 lambda: index.reindex(300 if args.quick else 1000),
                 lambda: answer.run(200 if args.quick else 1000),
