@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import answer, backends, index, scale  # noqa: E402
+from bench import answer, backends, ceiling, index, scale  # noqa: E402
 
 
 def main() -> None:
@@ -25,6 +25,7 @@ def main() -> None:
     sections = [lambda: index.cold(40 if args.quick else 150, index.BACKENDS[:1] if args.quick else index.BACKENDS,
                                    1 if args.quick else 3),
                 lambda: backends.run(*((100, 60, 3) if args.quick else (300, 150, 5))),
+                lambda: ceiling.run(1 if args.quick else 3),
                 lambda: index.reindex(300 if args.quick else 1000),
                 lambda: answer.run(200 if args.quick else 1000),
                 lambda: scale.run(20_000 if args.quick else 100_000)]
