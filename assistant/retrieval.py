@@ -91,7 +91,7 @@ class HybridRetriever:
         top = max(e["bm25"] for e in fused.values()) or 1.0
         for e in fused.values():
             dense = (e["sim"] - lo) / (hi - lo) if e["sim"] is not None and hi > lo else 0.0
-            e["rrf"] = self.dense_weight * dense + (1.0 - self.dense_weight) * e["bm25"] / top
+            e["score"] = self.dense_weight * dense + (1.0 - self.dense_weight) * e["bm25"] / top
 
     def embed_query(self, question: str) -> np.ndarray:
         return self.embedder.encode([question])[0]
@@ -109,7 +109,7 @@ class HybridRetriever:
         dense = [(c, s) for c, s in self.store.query(vec, n, allowed) if c.chunk_id in self.live]
         fused: dict[str, dict[str, Any]] = {}
         for rank, (chunk, sim) in enumerate(dense):
-            fused[chunk.chunk_id] = {"chunk": chunk, "rrf": 1.0 / (self.rrf_k + rank + 1), "dense_rank": rank + 1,
+            fused[chunk.chunk_id] = {"chunk": chunk, "score": 1.0 / (self.rrf_k + rank + 1), "dense_rank": rank + 1,
                                      "lexical_rank": None, "sim": sim, "bm25": 0.0}
         if self.lexical is not None and not dense_only:
             hits = [(cid, s) for cid, s in self.lexical.search(question, n * 2) if cid in self.live]
@@ -126,20 +126,20 @@ class HybridRetriever:
                 if rank > n:
                     break
                 sim = float(np.dot(vec, vectors[cid])) if cid in vectors else None
-                entry = fused.setdefault(cid, {"chunk": chunk, "rrf": 0.0, "dense_rank": None, "lexical_rank": None,
+                entry = fused.setdefault(cid, {"chunk": chunk, "score": 0.0, "dense_rank": None, "lexical_rank": None,
                                                "sim": sim, "bm25": 0.0})
-                entry["rrf"] += 1.0 / (self.rrf_k + rank)
+                entry["score"] += 1.0 / (self.rrf_k + rank)
                 entry["lexical_rank"] = rank
                 entry["bm25"] = score
         if self.fusion == "weighted" and fused:
             self._weighted(fused)
-        ranked = sorted(fused.values(), key=lambda e: e["rrf"], reverse=True)
+        ranked = sorted(fused.values(), key=lambda e: e["score"], reverse=True)
         if self.reranker and ranked:
             pool = ranked[: max(k * 3, 10)]
             scores = self.reranker(question, [e["chunk"].text for e in pool])
             for e, s in zip(pool, scores):
-                e["rrf"] = float(s)
-            ranked = sorted(pool, key=lambda e: e["rrf"], reverse=True)
+                e["score"] = float(s)
+            ranked = sorted(pool, key=lambda e: e["score"], reverse=True)
         out: list[Passage] = []
         kept_shingles: list[set[str]] = []
         for e in ranked:
@@ -147,7 +147,7 @@ class HybridRetriever:
             if any(_jaccard(sh, other) >= self.dedupe_threshold for other in kept_shingles):
                 continue
             kept_shingles.append(sh)
-            out.append(Passage(chunk=e["chunk"], score=e["rrf"], dense_rank=e["dense_rank"],
+            out.append(Passage(chunk=e["chunk"], score=e["score"], dense_rank=e["dense_rank"],
                                lexical_rank=e["lexical_rank"], similarity=e["sim"]))
             if len(out) >= k:
                 break
