@@ -105,10 +105,13 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     answered: bool = True  # False when the articles do not answer the question
     passages: list[Passage] = field(default_factory=list)  # what was retrieved (not in JSON)
+    standalone_question: str | None = None  # what was searched for (a follow-up resolved); None: the question
+    dropped: list[dict[str, str]] = field(default_factory=list)  # {"claim", "reason"}: claims the check removed
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "question": self.question,
+            "standalone_question": self.standalone_question or self.question,
             "answer": self.answer,
             "citations": [c.to_dict() for c in self.citations],
             "answerer": self.answerer,
@@ -117,7 +120,33 @@ class Answer:
         }
         if self.warnings:
             d["warnings"] = list(self.warnings)
+        if self.dropped:
+            d["dropped"] = [dict(x) for x in self.dropped]
         return d
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "Answer":
+        """The inverse of `to_dict` (batch resumes and stored conversations read records back)."""
+        cites = [Citation(**{**c, "page": c.get("page")}) for c in d.get("citations", [])]
+        return Answer(question=d.get("question", ""), answer=d.get("answer", ""), citations=cites,
+                      answerer=d.get("answerer", "extractive"), timings=dict(d.get("timings", {})),
+                      warnings=list(d.get("warnings", [])), answered=bool(d.get("answered", True)),
+                      standalone_question=d.get("standalone_question"), dropped=list(d.get("dropped", [])))
+
+
+@dataclass
+class Turn:
+    """One earlier exchange of a conversation: what a follow-up is resolved against."""
+
+    question: str
+    answer: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    standalone_question: str | None = None
+    answered: bool = True
+
+    @staticmethod
+    def of(answer: "Answer") -> "Turn":
+        return Turn(answer.question, answer.answer, list(answer.citations), answer.standalone_question, answer.answered)
 
 
 @dataclass
