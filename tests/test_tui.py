@@ -1,6 +1,7 @@
 """The Textual chat driven by its Pilot, with the real bundled model and a real index."""
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,11 @@ QUESTION = "How much will the Velmar desalination plant cost?"
 def app_factory(tmp_path: Path, settings, real_embedder, examples_dir: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)  # sources show as articles/..., the same on every run (snapshots)
 
-    def make(index: bool = True, docs: Path | None = None) -> ChatApp:
+    def make(index: bool = True, docs: Path | None = None, embedder=None) -> ChatApp:  # noqa: ANN001
         folder = docs or tmp_path / "articles"
         if not folder.exists():
             shutil.copytree(examples_dir, folder)
-        engine = Engine(settings, embedder=real_embedder)
+        engine = Engine(settings, embedder=embedder or real_embedder)
         if index:
             engine.index([folder])
         return ChatApp(engine, settings, [folder], show_timings=False, save_dir=tmp_path)
@@ -203,20 +204,51 @@ def test_snapshot_narrow_terminal(app_factory, snap_compare) -> None:  # noqa: A
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
-async def test_chat_keeps_answering_while_a_reindex_runs(app_factory, tmp_path: Path) -> None:  # noqa: ANN001
-    app = app_factory()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_ready(app, pilot)
-        for i in range(40):
-            (tmp_path / "articles" / f"extra-{i}.txt").write_text(
-                f"May 5, 2024\n\nExtra report {i}\n\nBy Kim Lo\n\n" + f"The orchard number {i} grew apples and pears. " * 30)
-        await pilot.press("ctrl+r")
-        await pilot.pause(0.2)
-        assert app.indexing
-        msg = await ask(app, pilot, QUESTION)
-        assert "312 million euros" in msg.answer.answer
-        for _ in range(600):
-            if not app.indexing:
-                break
-            await pilot.pause(0.05)
-        assert app.engine.status().documents == 48
+class HeldEmbedder:
+    """The real model, except that embedding texts that contain `marker` waits until the test
+    sets `release`: an indexer embedding those articles is held at a known point, on any machine."""
+
+    def __init__(self, inner, marker: str) -> None:  # noqa: ANN001
+        self.inner = inner
+        self.marker = marker
+        self.model_id = inner.model_id
+        self.dimension = inner.dimension
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def encode(self, texts, progress=None):  # noqa: ANN001, ANN201
+        if any(self.marker in t for t in texts):
+            self.reached.set()
+            self.release.wait(timeout=120)
+        return self.inner.encode(texts, progress=progress)
+
+
+async def wait_until(pilot, condition, what: str, tries: int = 600) -> None:  # noqa: ANN001
+    """Bounded wait on a condition (never a fixed sleep standing in for one)."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_chat_keeps_answering_while_a_reindex_runs(app_factory, tmp_path: Path, real_embedder) -> None:  # noqa: ANN001
+    held = HeldEmbedder(real_embedder, marker="orchard number")
+    app = app_factory(embedder=held)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_ready(app, pilot)
+            for i in range(40):
+                (tmp_path / "articles" / f"extra-{i}.txt").write_text(
+                    f"May 5, 2024\n\nExtra report {i}\n\nBy Kim Lo\n\n" + f"The orchard number {i} grew apples and pears. " * 30)
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, held.reached.is_set, "the re-index to embed the new articles")
+            assert app.indexing
+            msg = await ask(app, pilot, QUESTION)
+            assert "312 million euros" in msg.answer.answer
+            assert app.indexing, "the re-index is held until the question is answered"
+            held.release.set()
+            await wait_until(pilot, lambda: not app.indexing, "the re-index to finish")
+            assert app.engine.status().documents == 48
+    finally:
+        held.release.set()  # never leave the indexer thread waiting
