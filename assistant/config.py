@@ -41,6 +41,7 @@ class Settings:
 
     # ingestion
     max_file_mb: float = 20.0
+    index_batch_docs: int = 64  # documents per write batch: bounds memory, and how much work a crash can undo
 
     # retrieval
     k: int = 5

@@ -24,11 +24,12 @@ from assistant.answer.extractive import NOT_FOUND, answer_extractive
 from assistant.answer.llm import LLMAnswerer, LLMError
 from assistant.config import Settings
 from assistant.embeddings import Embedder, EmbeddingCache, make_embedder, make_reranker
-from assistant.indexer import Indexer, ProgressFn, bm25_dir, build_lexical, expected_build, index_lock
+from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, changed_since, expected_build, index_lock,
+                               update_lexical)
 from assistant.lexical import LexicalIndex
 from assistant.records import Answer, Citation, Document, IndexReport, Passage, SourceInfo
 from assistant.retrieval import Filters, HybridRetriever
-from assistant.store import ManifestEntry, Store, StoreError, release_clients
+from assistant.store import ManifestEntry, Store, StoreError, release_clients, version_of
 from assistant.swap import recover_swap, swap_in
 
 MAX_QUESTION_CHARS = 2000
@@ -38,6 +39,40 @@ SUPPORT_CACHE_SIZE = 4096  # texts whose vectors the citation check keeps
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 __all__ = ["Engine", "Filters", "Answer", "StoreError", "LLMError"]
+
+
+@dataclass
+class IndexChange:
+    """What another process (or this one) changed in the index since the engine last looked."""
+
+    added: int = 0
+    removed: int = 0
+    updated: int = 0
+
+    @staticmethod
+    def between(old: dict[str, ManifestEntry], new: dict[str, ManifestEntry], docs: set[str]) -> "IndexChange":
+        change = IndexChange()
+        for d in docs:
+            if d in new and d not in old:
+                change.added += 1
+            elif d in old and d not in new:
+                change.removed += 1
+            elif d in new and (new[d].content_hash != old[d].content_hash or new[d].chunk_ids != old[d].chunk_ids):
+                change.updated += 1
+        return change
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.updated)
+
+    def describe(self) -> str:
+        parts = []
+        if self.added:
+            parts.append(f"{self.added} new article{'s' * (self.added != 1)}")
+        if self.updated:
+            parts.append(f"{self.updated} updated")
+        if self.removed:
+            parts.append(f"{self.removed} removed")
+        return ", ".join(parts) or "the index was reloaded"
 
 
 @dataclass
@@ -74,6 +109,9 @@ class Engine:
         self._store: Store | None = None
         self._retriever: HybridRetriever | None = None
         self._manifest: dict[str, ManifestEntry] = {}
+        self._lexical: LexicalIndex | None = None
+        self._version: tuple[str, int, str] | None = None  # the index version manifest and BM25 reflect
+        self._indexing = 0  # this engine's own index runs under way (its client sees its own writes)
         self._lock = threading.RLock()
         self._embed_lock = threading.Lock()
         self._cache: EmbeddingCache | None = None
@@ -94,7 +132,8 @@ class Engine:
         self.open()
 
     def open(self, create: bool = False) -> Status:
-        """Open the index if there is one; an absent index is an empty status, not an error."""
+        """Open the index if there is one (an absent index is an empty status, not an error);
+        an open index is brought up to date with what other processes wrote."""
         with self._lock:
             if self._store is None:
                 if not self.settings.chroma_url:
@@ -102,27 +141,90 @@ class Engine:
                     if not create and not (self.settings.index_dir / "chroma").exists():
                         return self.status()
                 self._store = Store(self.settings, expect=expected_build(self.settings), create=True)
-            self._refresh()
+                self._refresh()
+            else:
+                self.refresh_if_changed()
             return self.status()
 
-    def _refresh(self) -> None:
+    def refresh_if_changed(self) -> IndexChange | None:
+        """Notice what other processes (or machines, on a server) wrote since the last look.
+
+        One cheap read when nothing changed (a stat of the stamp file on disk, one record on a
+        server); otherwise only the documents the change log names are reloaded. The engine
+        calls this before each question; the chat also calls it while idle.
+        """
+        with self._lock:
+            if self._store is None:
+                if self.settings.chroma_url or (self.settings.index_dir / "chroma").exists():
+                    before = 0
+                    self.open()
+                    return IndexChange(added=len(self._manifest)) if len(self._manifest) > before else None
+                return None
+            if self._store.version() == self._version:
+                return None
+            return self._refresh()
+
+    def _refresh(self) -> IndexChange:
+        """Reload what changed since `self._version`: manifest records and BM25, in proportion to the change."""
         assert self._store is not None
-        self._manifest = self._store.read_manifest()
-        state = self._store.state()
-        lexical = LexicalIndex.load(bm25_dir(self.settings))
-        if self._manifest and (lexical is None or lexical.generation != state.get("generation")):
-            lexical = build_lexical(self._store, state.get("generation"))
-            try:
-                lexical.save(bm25_dir(self.settings))
-            except OSError:  # read-only index: keep the rebuilt copy in memory
-                pass
+        store = self._store
+        if self._version is not None and not self._indexing:
+            store.reopen()  # another process wrote: a cached embedded client would read stale segments
+        state = store.state()
+        version = version_of(state)
+        old = self._manifest
+        docs = None if self._version is None else changed_since(state, self._version[0], self._version[1])
+        if docs is None:
+            manifest = store.read_manifest()
+            docs = set(old) | set(manifest)
+            entries = manifest
+        else:
+            entries = store.read_entries(sorted(docs))
+            manifest = dict(old)
+            for d in docs:
+                if d in entries:
+                    manifest[d] = entries[d]
+                else:
+                    manifest.pop(d, None)
+        change = IndexChange.between(old, manifest, docs)
+        self._lexical = self._current_lexical(state, old, entries, docs)
+        self._manifest = manifest
+        self._version = version
         self._retriever = None
-        self._lexical = lexical
+        return change
+
+    def _current_lexical(self, state: dict, before: dict[str, ManifestEntry], after: dict[str, ManifestEntry],
+                         docs: set[str]) -> LexicalIndex | None:
+        """The writer's saved BM25 copy when it is current; else the one in memory, updated by the
+        change; else (first open of a server index, a log gap) built from the store once."""
+        folder = bm25_dir(self.settings)
+        want = (state.get("epoch"), int(state.get("seq", 0)))
+        lexical = self._lexical
+        saved = LexicalIndex.saved_version(folder)
+        if saved is not None and saved[:2] == want and (lexical is None or (lexical.epoch, lexical.seq) != want
+                                                        or lexical.generation != saved[2]):
+            loaded = LexicalIndex.load(folder)
+            if loaded is not None:
+                return loaded
+        if lexical is not None and self._version is not None and (lexical.epoch, lexical.seq) == self._version[:2]:
+            update_lexical(self._store, lexical, before, after, docs)
+            lexical.epoch, lexical.seq, lexical.generation = want[0], want[1], state.get("generation")
+            if not lexical.needs_rebuild():
+                return lexical
+        if lexical is not None and (lexical.epoch, lexical.seq) == want:
+            return lexical
+        if not self._manifest and not after:
+            return None
+        lexical = build_lexical(self._store, state.get("generation"))
+        try:
+            lexical.save(folder)
+        except OSError:  # read-only index: keep the rebuilt copy in memory
+            pass
+        return lexical
 
     def _get_retriever(self) -> HybridRetriever | None:
         with self._lock:
-            if self._store is None:
-                self.open()
+            self.open()
             if self._store is None or not self._manifest:
                 return None
             if self._retriever is None:
@@ -146,6 +248,7 @@ class Engine:
         with self._lock:
             self._store = None
             self._retriever = None
+            self._version = None
             if self._cache:
                 self._cache.close()
                 self._cache = None
@@ -175,9 +278,13 @@ class Engine:
                     self._store.drop_all()
                     self._store = Store(self.settings, expect=expected_build(self.settings))
                 store = self._store
-            report = Indexer(self.settings, store, lambda: self.embedder, self._embedding_cache()).run(list(paths), progress)
-            with self._lock:
-                self._refresh()
+            self._indexing += 1
+            try:
+                report = Indexer(self.settings, store, lambda: self.embedder, self._embedding_cache()).run(list(paths), progress)
+                with self._lock:
+                    self._refresh()
+            finally:
+                self._indexing -= 1
             return report
         finally:
             lock.release()

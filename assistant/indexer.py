@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -29,8 +30,6 @@ from assistant.store import ManifestEntry, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-# Documents per write batch: bounds memory, and how much work a crash can undo.
-DOCS_PER_BATCH = 64
 
 
 @dataclass
@@ -198,8 +197,14 @@ class Indexer:
         report = IndexReport()
         manifest = self.store.read_manifest()
         state = self.store.state()
+        start_version = (state.get("epoch"), int(state.get("seq", 0)))
         if state.get("in_progress"):
             self._collect_orphans(manifest)
+            # the killed run may have committed documents it never logged: readers reload all once
+            self.store.record_changes(reset=True)
+            state = self.store.state()
+            start_version = (None, -1)  # the BM25 copy cannot be updated from this run's changes alone
+        touched_docs: set[str] = set()
         emit(ProgressEvent("scan", 0, 0, "scanning files"))
         plan = self.plan(paths, manifest)
         report.skipped = list(plan.skipped)
@@ -212,8 +217,9 @@ class Indexer:
 
         total = len(plan.work)
         done_docs = 0
-        for b in range(0, total, DOCS_PER_BATCH):
-            batch = plan.work[b:b + DOCS_PER_BATCH]
+        per_batch = max(1, self.settings.index_batch_docs)
+        for b in range(0, total, per_batch):
+            batch = plan.work[b:b + per_batch]
             prepared: list[tuple[_Work, Document, list[Chunk]]] = []
             for w in batch:
                 emit(ProgressEvent("scan", done_docs, total, w.found.rel))
@@ -241,12 +247,18 @@ class Indexer:
                                      mtime_ns=w.mtime_ns, abs_path=w.abs_path) for w, doc, chunks in prepared]
             if entries:
                 self.store.commit_entries(entries)  # the commit point of this batch
+            batch_docs: set[str] = set()
             for (w, _doc, _chunks), entry in zip(prepared, entries):
+                batch_docs.add(entry.doc_id)
                 if w.old:
                     if w.old.doc_id != entry.doc_id:
                         self.store.remove_entry(w.old.doc_id)
+                        batch_docs.add(w.old.doc_id)
                     self.store.delete_chunks(sorted(set(w.old.chunk_ids) - set(entry.chunk_ids)))
                 setattr(report, w.kind, getattr(report, w.kind) + 1)
+            if batch_docs:
+                self.store.record_changes(changed=sorted(batch_docs))  # readers reload just these
+                touched_docs |= batch_docs
             emit(ProgressEvent("write", done_docs, total, "writing"))
 
         moved_hashes = {w.data_hash for w in plan.work if w.kind == "moved"}
@@ -255,17 +267,43 @@ class Indexer:
             self.store.delete_chunks(entry.chunk_ids)
             if entry.content_hash not in moved_hashes:  # a moved file is not a removal
                 report.removed += 1
+        if plan.removed:
+            self.store.record_changes(removed=[e.doc_id for e in plan.removed])
+            touched_docs |= {e.doc_id for e in plan.removed}
 
-        lex_dir = bm25_dir(self.settings)
-        current = LexicalIndex.load(lex_dir)
-        if changed or current is None or current.generation != state.get("generation"):
-            emit(ProgressEvent("lexical", 0, 1, "building keyword index"))
-            generation = self.store.new_generation() if changed else (state.get("generation") or self.store.new_generation())
-            build_lexical(self.store, generation).save(lex_dir)
+        self._save_lexical(manifest, touched_docs, start_version, changed, state, emit)
         report.chunks = self.store.count()
         report.seconds = time.perf_counter() - t0
         emit(ProgressEvent("done", 1, 1, "done"))
         return report
+
+    def _save_lexical(self, before: dict[str, ManifestEntry], touched: set[str], start_version: tuple,
+                      changed: bool, state: dict, emit: ProgressFn) -> None:
+        """Bring the saved BM25 copy to the index's new version, then stamp the new generation.
+
+        The copy is updated by this run's changes when it was current at the start of the run
+        (cost in proportion to the change); otherwise, or when its delta has grown too large, it
+        is built again from the store. Readers see the new generation only once the copy is saved.
+        """
+        lex_dir = bm25_dir(self.settings)
+        current = LexicalIndex.load(lex_dir)
+        end = self.store.state()
+        end_version = (end.get("epoch"), int(end.get("seq", 0)))
+        if not changed and current is not None and (current.epoch, current.seq) == end_version \
+                and current.generation == end.get("generation"):
+            return
+        emit(ProgressEvent("lexical", 0, 1, "updating keyword index"))
+        generation = uuid.uuid4().hex if changed or not end.get("generation") else end["generation"]
+        lexical = None
+        if current is not None and (current.epoch, current.seq) == start_version and start_version[0] is not None:
+            update_lexical(self.store, current, before, self.store.read_entries(sorted(touched)), touched)
+            lexical = None if current.needs_rebuild() else current
+        if lexical is None:
+            lexical = build_lexical(self.store, generation)
+        lexical.generation, lexical.epoch, lexical.seq = generation, end_version[0], end_version[1]
+        lexical.save(lex_dir)
+        if generation != end.get("generation") or end.get("in_progress"):
+            self.store.new_generation(generation)
 
     def _collect_orphans(self, manifest: dict[str, ManifestEntry]) -> None:
         """After an interrupted run: chunks no manifest record lists are invisible; delete them."""
@@ -276,8 +314,44 @@ class Indexer:
             self.store.delete_chunks(orphans)
 
 
+def _lexical_text(c: Chunk) -> str:
+    return f"{c.title}\n{c.text}"
+
+
 def build_lexical(store: Store, generation: str | None) -> LexicalIndex:
+    """BM25 over every live chunk, from the store: the full price, paid when no copy can be updated."""
+    state = store.state()
     manifest = store.read_manifest()
     live = {cid for e in manifest.values() for cid in e.chunk_ids}
-    items = ((c.chunk_id, f"{c.title}\n{c.text}") for c in store.iter_chunks() if c.chunk_id in live)
-    return LexicalIndex.build(items, generation)
+    items = ((c.chunk_id, _lexical_text(c)) for c in store.iter_chunks() if c.chunk_id in live)
+    lexical = LexicalIndex.build(items, generation)
+    lexical.epoch, lexical.seq = state.get("epoch"), int(state.get("seq", 0))
+    return lexical
+
+
+def update_lexical(store: Store, lexical: LexicalIndex, before: dict[str, ManifestEntry],
+                   after: dict[str, ManifestEntry], doc_ids: set[str]) -> None:
+    """Apply the change of some documents (their records `before` and `after`) to `lexical`."""
+    removed: list[str] = []
+    added: list[str] = []
+    for d in doc_ids:
+        old = set(before[d].chunk_ids) if d in before else set()
+        new = set(after[d].chunk_ids) if d in after else set()
+        removed.extend(old - new)
+        added.extend(new - old)
+    chunks = store.get_chunks(added) if added else {}
+    lexical.apply(removed, [(cid, _lexical_text(c)) for cid, c in chunks.items()], lexical.generation, lexical.seq)
+
+
+def changed_since(state: dict, epoch: str | None, seq: int) -> set[str] | None:
+    """Documents the index's change log names after version (epoch, seq); None when the log
+    does not reach back that far (or the index was rebuilt): then only a full reload is right."""
+    if state.get("epoch") != epoch:
+        return None
+    current = int(state.get("seq", 0))
+    if current == seq:
+        return set()
+    entries = [e for e in state.get("log", []) if e["seq"] > seq]
+    if not entries or [e["seq"] for e in entries] != list(range(seq + 1, current + 1)):
+        return None
+    return {d for e in entries for d in (*e["changed"], *e["removed"])}

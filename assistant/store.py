@@ -14,6 +14,7 @@ import logging
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlparse
 
@@ -23,7 +24,10 @@ from assistant.config import Settings
 from assistant.records import Chunk
 
 FORMAT_VERSION = 1
-_STATE_ID = "__state__"  # manifest record holding the index generation and the in-progress flag
+_STATE_ID = "__state__"  # manifest record holding the index version, its change log and the in-progress flag
+STAMP_FILE = "stamp.json"  # local indexes: the state's version, for a one-stat change check
+CHANGE_LOG_ENTRIES = 500  # change-log entries kept in the state; a reader further behind reloads everything
+CHANGE_LOG_DOCS = 50_000  # document ids the kept entries may name in all
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,37 @@ def _writes(method):  # noqa: ANN001, ANN201
     return wrapper
 
 
+def _reads(method):  # noqa: ANN001, ANN201
+    """A read that fails is tried once more on a fresh client; a second failure is one line.
+
+    Chroma's embedded client caches segments per process: when another process writes the
+    index (or was killed while writing), a long-lived reader's cache goes stale and Chroma
+    raises internal errors ("Error finding id") or returns records without metadata. A
+    fresh client reads what is on disk.
+    """
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as first:
+            log.info("index read failed (%s: %s); retrying on a fresh client", type(first).__name__, first)
+            try:
+                self.reopen()
+                return method(self, *args, **kwargs)
+            except StoreError:
+                raise
+            except Exception as exc:
+                reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                raise StoreError(f"cannot read the index at {self.location}: {reason} (another process may be "
+                                 "rewriting it; ask again in a moment, or restart if this persists)") from exc
+
+    return wrapper
+
+
 def _quiet_chroma() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     for name in ("chromadb", "chromadb.telemetry", "chromadb.telemetry.product.posthog", "posthog"):
@@ -91,6 +126,11 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
                  published=meta.get("published") or None, source=meta.get("source", ""),
                  page=None if int(meta.get("page", -1)) < 0 else int(meta["page"]),
                  content_hash=meta.get("content_hash", ""))
+
+
+def version_of(state: dict[str, Any]) -> tuple[str, int, str]:
+    """What identifies one state of an index: a rebuilt index has a new epoch."""
+    return (str(state.get("epoch", "")), int(state.get("seq", 0)), str(state.get("generation", "")))
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -127,6 +167,8 @@ class Store:
         from chromadb.config import Settings as ChromaSettings
 
         self.settings = settings
+        self._stamp_key: tuple[int, int, int] | None = None
+        self._stamp: tuple[str, int, str] = ("", 0, "")
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         try:
             if settings.chroma_url:
@@ -144,6 +186,7 @@ class Store:
                 if not create and not path.exists():
                     raise StoreError(f"no index at {settings.index_dir} (run `assistant index PATH` first)")
                 path.mkdir(parents=True, exist_ok=True)
+                self._chroma_settings = chroma_settings
                 self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
                 self.location = str(settings.index_dir)
         except StoreError:
@@ -158,7 +201,31 @@ class Store:
             raise StoreError(f"cannot open the index at {where}: {type(exc).__name__}: {detail}") from exc
         name = settings.collection
         self._chunks_name, self._manifest_name = name, f"{name}__manifest"
+        self._expect = expect
         self._open_collections(expect, create)
+
+    @property
+    def local(self) -> bool:
+        return not self.settings.chroma_url
+
+    def reopen(self) -> None:
+        """A fresh embedded client for this index folder, so reads see what other processes wrote.
+
+        chromadb shares one client system per folder in a process; this one is taken out of
+        that cache (not stopped: a thread may still be reading through it) and a new one is
+        made. A server client reads the server's current state already, so it is kept.
+        """
+        if not self.local:
+            return
+        import chromadb
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        path = str(self.settings.index_dir / "chroma")
+        with SharedSystemClient._refcount_lock:
+            SharedSystemClient._identifier_to_system.pop(path, None)
+            SharedSystemClient._identifier_to_refcount.pop(path, None)
+        self.client = chromadb.PersistentClient(path=path, settings=self._chroma_settings)
+        self._open_collections(self._expect, create=True)
 
     def _open_collections(self, expect: dict[str, Any] | None, create: bool) -> None:
         names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
@@ -182,6 +249,7 @@ class Store:
 
     # --- manifest -------------------------------------------------------------------------
 
+    @_reads
     def read_manifest(self) -> dict[str, ManifestEntry]:
         out: dict[str, ManifestEntry] = {}
         total = self.manifest.count()
@@ -189,6 +257,18 @@ class Store:
             got = self.manifest.get(include=["documents"], limit=5000, offset=offset)
             for doc_id, text in zip(got["ids"], got["documents"]):
                 if doc_id != _STATE_ID and text:
+                    out[doc_id] = ManifestEntry.from_json(text)
+        return out
+
+    @_reads
+    def read_entries(self, doc_ids: Sequence[str]) -> dict[str, ManifestEntry]:
+        """Manifest records of some documents (absent ones are left out): what a change touched."""
+        out: dict[str, ManifestEntry] = {}
+        ids = [d for d in dict.fromkeys(doc_ids) if d != _STATE_ID]
+        for b in range(0, len(ids), 5000):
+            got = self.manifest.get(ids=ids[b:b + 5000], include=["documents"])
+            for doc_id, text in zip(got["ids"], got["documents"]):
+                if text:
                     out[doc_id] = ManifestEntry.from_json(text)
         return out
 
@@ -208,20 +288,68 @@ class Store:
     def remove_entry(self, doc_id: str) -> None:
         self.manifest.delete(ids=[doc_id])
 
+    @_reads
     def state(self) -> dict[str, Any]:
+        """Generation, change sequence number and change log, and whether a run is in progress."""
         got = self.manifest.get(ids=[_STATE_ID], include=["documents"])
         return json.loads(got["documents"][0]) if got["ids"] else {}
 
     @_writes
     def set_state(self, **values: Any) -> dict[str, Any]:
         state = {**self.state(), **values}
+        state.setdefault("epoch", uuid.uuid4().hex)
         self.manifest.upsert(ids=[_STATE_ID], embeddings=[[1.0]], documents=[json.dumps(state)], metadatas=[{"kind": "state"}])
+        self._write_stamp(state)
         return state
 
-    def new_generation(self) -> str:
-        gen = uuid.uuid4().hex
+    def new_generation(self, generation: str | None = None) -> str:
+        gen = generation or uuid.uuid4().hex
         self.set_state(generation=gen, in_progress=False)
         return gen
+
+    def record_changes(self, changed: Sequence[str] = (), removed: Sequence[str] = (), reset: bool = False) -> int:
+        """Log which documents a committed write touched, so readers reload only those.
+
+        `reset` says the log cannot be trusted (a run was killed between a commit and its log
+        entry): readers behind it reload everything once. Returns the new sequence number.
+        """
+        state = self.state()
+        seq = int(state.get("seq", 0)) + 1
+        entries = [] if reset else list(state.get("log", []))
+        entries.append({"seq": seq, "changed": sorted(set(changed)), "removed": sorted(set(removed))})
+        while len(entries) > 1 and (len(entries) > CHANGE_LOG_ENTRIES or
+                                    sum(len(e["changed"]) + len(e["removed"]) for e in entries) > CHANGE_LOG_DOCS):
+            entries.pop(0)
+        self.set_state(seq=seq, log=entries)
+        return seq
+
+    @property
+    def stamp_path(self) -> Path | None:
+        """A small file mirroring the state's version, so local readers check for changes with one stat."""
+        return None if not self.local else self.settings.index_dir / STAMP_FILE
+
+    def _write_stamp(self, state: dict[str, Any]) -> None:
+        path = self.stamp_path
+        if path is None:
+            return
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(version_of(state)))
+        os.replace(tmp, path)
+
+    def version(self) -> tuple[str, int, str]:
+        """(epoch, seq, generation): cheap for local indexes (a stat, a small read when it moved)."""
+        path = self.stamp_path
+        if path is not None:
+            try:
+                st = path.stat()
+                key = (st.st_ino, st.st_mtime_ns, st.st_size)
+                if key != self._stamp_key:
+                    data = json.loads(path.read_text())
+                    self._stamp_key, self._stamp = key, (str(data[0]), int(data[1]), str(data[2]))
+                return self._stamp
+            except (OSError, ValueError, IndexError, KeyError):
+                pass  # no stamp yet (an index from before stamps): ask Chroma
+        return version_of(self.state())
 
     # --- chunks ---------------------------------------------------------------------------
 
@@ -239,6 +367,7 @@ class Store:
         for b in range(0, len(ids), 1000):
             self.chunks.delete(ids=ids[b:b + 1000])
 
+    @_reads
     def all_chunk_ids(self) -> list[str]:
         ids: list[str] = []
         total = self.chunks.count()
@@ -253,23 +382,29 @@ class Store:
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                 yield chunk_from_record(cid, text, meta)
 
+    @_reads
     def get_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
         if not ids:
             return {}
         got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        return {cid: chunk_from_record(cid, text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+        return {cid: chunk_from_record(cid, text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
+                if meta is not None}
 
+    @_reads
     def get_chunks_with_vectors(self, ids: Sequence[str]) -> dict[str, tuple[Chunk, np.ndarray]]:
         """One read for chunks that need their stored vector too (BM25-only retrieval candidates)."""
         if not ids:
             return {}
         got = self.chunks.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
         return {cid: (chunk_from_record(cid, text, meta), np.asarray(v, dtype=np.float32))
-                for cid, text, meta, v in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])}
+                for cid, text, meta, v in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+                if meta is not None}
 
+    @_reads
     def count(self) -> int:
         return self.chunks.count()
 
+    @_reads
     def query(self, vector: np.ndarray, n: int, doc_ids: Sequence[str] | None = None) -> list[tuple[Chunk, float]]:
         """Nearest chunks with cosine similarity (1 - distance). Chroma returns fewer than n
         from a small collection; counting first cost 15 ms a query at 100,000 chunks."""
@@ -283,7 +418,8 @@ class Store:
         got = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
                                 n_results=n, where=where, include=["documents", "metadatas", "distances"])
         return [(chunk_from_record(cid, text, meta), 1.0 - float(dist))
-                for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+                for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+                if meta is not None]
 
     def drop_all(self) -> None:
         for name in (self._chunks_name, self._manifest_name):
