@@ -98,3 +98,32 @@ def test_a_web_server_that_is_not_chroma_is_a_clear_error(settings) -> None:  # 
             Engine(s).open()
     finally:
         server.shutdown()
+
+
+def test_a_server_client_sees_what_another_client_indexed_without_rebuilding(
+        chroma_url: str, settings, real_embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two machines on one server: the reader's manifest and BM25 follow the change log."""
+    from assistant.store import Store
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("May 2, 2024\n\nPort expansion approved\n\nBy Lena Ortiz\n\n"
+                                "The harbor board approved a 40 million euro expansion of the container port.\n")
+    s = settings.replace(chroma_url=chroma_url, collection="server-live")
+    writer = Engine(s.replace(index_dir=tmp_path / "machine-a"), embedder=real_embedder)
+    writer.index([docs])
+    reader = Engine(s.replace(index_dir=tmp_path / "machine-b"), embedder=real_embedder)
+    assert reader.open().documents == 1
+    assert reader.refresh_if_changed() is None
+    (docs / "b.txt").write_text("June 9, 2024\n\nFerry service resumes\n\nBy Sam Lee\n\n"
+                                "The island ferry resumed service after a strike by zeppelin-hangar deck crews ended.\n")
+    writer.index([docs])
+    full_reads: list[str] = []
+    monkeypatch.setattr(Store, "iter_chunks", lambda self, page=5000: full_reads.append("bm25") or iter(()))
+    monkeypatch.setattr(Store, "read_manifest", lambda self: full_reads.append("manifest") or {})
+    change = reader.refresh_if_changed()
+    assert change is not None and change.added == 1 and not full_reads
+    hits = reader._lexical.search("zeppelin hangar", 3)
+    assert hits and hits[0][0] in reader._manifest["docs/b.txt"].chunk_ids
+    answer = reader.ask("Why did the island ferry stop?")
+    assert answer.answered and answer.citations[0].doc_id == "docs/b.txt"
