@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 _STATE_ID = "__state__"  # manifest record holding the index version, its change log and the in-progress flag
 STAMP_FILE = "stamp.json"  # local indexes: the state's version, for a one-stat change check
 CHANGE_LOG_ENTRIES = 500  # change-log entries kept in the state; a reader further behind reloads everything
-CHANGE_LOG_DOCS = 50_000  # document ids the kept entries may name in all
+CHANGE_LOG_DOCS = 10_000  # document ids the kept entries may name in all
 
 log = logging.getLogger(__name__)
 
@@ -298,7 +298,9 @@ class Store:
     def set_state(self, **values: Any) -> dict[str, Any]:
         state = {**self.state(), **values}
         state.setdefault("epoch", uuid.uuid4().hex)
-        self.manifest.upsert(ids=[_STATE_ID], embeddings=[[1.0]], documents=[json.dumps(state)], metadatas=[{"kind": "state"}])
+        epoch, seq, generation = version_of(state)
+        self.manifest.upsert(ids=[_STATE_ID], embeddings=[[1.0]], documents=[json.dumps(state)],
+                             metadatas=[{"kind": "state", "epoch": epoch, "seq": seq, "generation": generation}])
         self._write_stamp(state)
         return state
 
@@ -349,7 +351,16 @@ class Store:
                 return self._stamp
             except (OSError, ValueError, IndexError, KeyError):
                 pass  # no stamp yet (an index from before stamps): ask Chroma
-        return version_of(self.state())
+        return self._stored_version()
+
+    @_reads
+    def _stored_version(self) -> tuple[str, int, str]:
+        """The version from the state record's metadata: one small read, without the change log."""
+        got = self.manifest.get(ids=[_STATE_ID], include=["metadatas"])
+        meta = got["metadatas"][0] if got["ids"] else None
+        if not meta or "seq" not in meta:
+            return version_of(self.state())  # a state written before versions were kept in metadata
+        return (str(meta.get("epoch", "")), int(meta["seq"]), str(meta.get("generation", "")))
 
     # --- chunks ---------------------------------------------------------------------------
 
