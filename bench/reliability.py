@@ -51,6 +51,7 @@ def main() -> None:
         try:
             result = kill_index_trials(Path(tmp), args.trials, args.docs, seed=11)
             figures.update({"kill -9 trials": result["trials"], "crashes survived": result["survived"],
+                            "kills that landed mid-run": result["interrupted_mid_run"],
                             "documents lost": args.docs - result["docs"],
                             "trials with duplicate or orphaned chunks (checked after each kill)": 0})
         except AssertionError as exc:
