@@ -1,0 +1,114 @@
+"""The shared constraint matcher: names, numbers, dates, negation and direction words of a claim
+or a question against the evidence (no spaCy needed)."""
+
+import pytest
+
+from assistant.answer.constraints import entity_key, extract, unmet, unmet_question
+
+PLANT = ("The plant will cost 312 million euros and is designed to produce 45,000 cubic meters of fresh water a day, "
+         "roughly a third of the city's summer demand. Construction is scheduled to begin in October and the first "
+         "water should reach homes in 2027.")
+
+
+def test_names_compare_without_case_punctuation_or_leading_article() -> None:
+    assert entity_key("the U.S.'s") == "us" and entity_key("Mar  Azul") == "mar azul"
+
+
+def test_an_entity_absent_from_the_passage_is_named() -> None:
+    assert unmet("Oslo will build the plant.", PLANT) == ["'Oslo' is not in the passage"]
+
+
+@pytest.mark.parametrize("claim,evidence", [
+    ("The US supplied missiles.", "Washington supplied missiles."),
+    ("Moscow demanded guarantees.", "Russia demanded guarantees."),
+    ("The Kremlin demanded guarantees.", "Russia demanded guarantees."),
+    ("President Varga spoke.", "Ilse Varga spoke."),
+])
+def test_an_alias_from_the_table_meets_an_entity(claim: str, evidence: str) -> None:
+    assert unmet(claim, evidence) == []
+
+
+def test_the_pronoun_us_is_not_the_united_states() -> None:
+    assert unmet("The US agreed.", "They told us they agreed.") == ["'US' is not in the passage"]
+
+
+def test_an_entity_may_be_met_by_the_rest_of_the_passage() -> None:
+    assert unmet("Velmar will pay for it.", "The city will pay for it.", passage="Velmar approved the plant.") == []
+
+
+def test_a_wrong_number_is_reported_against_the_passages_number() -> None:
+    assert unmet("The plant will cost 321 million euros.", PLANT) == ["the passage says '312 million', not '321 million'"]
+
+
+@pytest.mark.parametrize("claim", ["It meets about 33 percent of summer demand.", "It meets roughly one third of demand.",
+                                   "It will cost 312,000,000 euros.", "It makes 45 thousand cubic meters a day."])
+def test_the_same_quantity_in_other_words_is_met(claim: str) -> None:
+    assert unmet(claim, PLANT) == []
+
+
+def test_a_wrong_quantity_word_is_reported() -> None:
+    assert unmet("It meets a quarter of summer demand.", PLANT) == ["the passage says 'a third', not 'a quarter'"]
+
+
+def test_vague_amounts_are_ranges() -> None:
+    assert unmet("Dozens of boats joined.", "Forty boats joined.") == []
+    assert unmet("Several hundred boats joined.", "Forty boats joined.") == ["the passage says 'Forty', not 'Several hundred'"]
+
+
+def test_a_wrong_month_or_year_is_reported() -> None:
+    assert unmet("Construction begins in November.", PLANT) == ["the passage says 'October', not 'November'"]
+    assert unmet("Water reaches homes in 2028.", PLANT) == ["the passage says '2027', not '2028'"]
+
+
+def test_a_negation_the_passage_lacks_fails() -> None:
+    assert unmet("The plant will not produce fresh water.", PLANT)[0] == "the passage does not say 'not'"
+
+
+def test_a_negation_the_passage_has_must_be_kept() -> None:
+    assert unmet("The board approved the plan.", "The board did not approve the plan.")[0] == \
+        "the passage says 'did not approve'"
+
+
+def test_a_negated_verb_matches_its_antonym() -> None:
+    assert unmet("The board did not approve the plan.", "The board rejected the plan.") == []
+
+
+def test_an_antonym_is_the_opposite() -> None:
+    assert unmet("Exports fell by 4 percent.", "Exports rose by 4 percent.") == ["the passage says the opposite ('rose')"]
+
+
+def test_a_synonym_on_the_same_side_is_not_the_opposite() -> None:
+    assert unmet("Exports climbed 4%.", "Exports rose by 4 percent.") == []
+
+
+def test_the_opposite_is_judged_against_the_term_about_the_same_thing() -> None:
+    evidence = "Exports rose by 4 percent while imports fell by 2 percent."
+    assert unmet("Exports rose by 4 percent.", evidence) == []
+    assert unmet("Exports fell by 4 percent.", evidence) == ["the passage says the opposite ('rose')"]
+
+
+def test_question_words_are_not_constraints() -> None:
+    assert extract("Why did the board vote?").entities == []
+
+
+def test_a_question_presupposing_the_opposite_is_unanswerable() -> None:
+    assert unmet_question("Why did exports fall?", "Exports rose by 4 percent.") == ["the passage says the opposite ('rose')"]
+
+
+def test_a_yes_no_question_is_answered_by_a_negation() -> None:
+    assert unmet_question("Did the board approve the plan?", "The board did not approve the plan.") == []
+
+
+def test_a_question_entity_or_year_missing_from_the_evidence_is_reported() -> None:
+    assert unmet_question("What did Oslo decide in 2021?", "Velmar decided in 2022.") == [
+        "'Oslo' is not in the passage", "the passage says '2022', not '2021'"]
+
+
+def test_a_rare_question_term_must_be_in_the_evidence() -> None:
+    assert unmet_question("How much will desalination cost?", "The plant will cost 312 million euros.") == [
+        "'desalination' is not in the passage"]
+
+
+def test_an_unknown_mode_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="mode"):
+        unmet("a", "b", mode="answer")  # type: ignore[arg-type]
