@@ -246,6 +246,8 @@ class Engine:
 
     def close(self) -> None:
         with self._lock:
+            if self._store is not None:
+                self._store.close()
             self._store = None
             self._retriever = None
             self._version = None
@@ -301,8 +303,10 @@ class Engine:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        del store
+        store.close()
         with self._lock:
+            if self._store is not None:
+                self._store.close()
             self._store = None
             self._retriever = None
             release_clients()

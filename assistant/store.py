@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ _STATE_ID = "__state__"  # manifest record holding the index version, its change
 STAMP_FILE = "stamp.json"  # local indexes: the state's version, for a one-stat change check
 CHANGE_LOG_ENTRIES = 500  # change-log entries kept in the state; a reader further behind reloads everything
 CHANGE_LOG_DOCS = 10_000  # document ids the kept entries may name in all
+RETIRED_CLIENT_SECONDS = 10.0  # a replaced embedded client is stopped after this (no read lasts so long)
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +169,8 @@ class Store:
         from chromadb.config import Settings as ChromaSettings
 
         self.settings = settings
+        self._system = None  # the embedded client's own chromadb System (None for a server)
+        self._retired: list[tuple[float, Any]] = []  # replaced Systems, stopped once surely unused
         self._stamp_key: tuple[int, int, int] | None = None
         self._stamp: tuple[str, int, str] = ("", 0, "")
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
@@ -187,7 +191,7 @@ class Store:
                     raise StoreError(f"no index at {settings.index_dir} (run `assistant index PATH` first)")
                 path.mkdir(parents=True, exist_ok=True)
                 self._chroma_settings = chroma_settings
-                self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+                self.client, self._system = _private_client(path, chroma_settings)
                 self.location = str(settings.index_dir)
         except StoreError:
             raise
@@ -211,21 +215,32 @@ class Store:
     def reopen(self) -> None:
         """A fresh embedded client for this index folder, so reads see what other processes wrote.
 
-        chromadb shares one client system per folder in a process; this one is taken out of
-        that cache (not stopped: a thread may still be reading through it) and a new one is
-        made. A server client reads the server's current state already, so it is kept.
+        The old client is retired, not stopped at once (a thread may still be reading through
+        it), and stopped at a later reopen or `close()`. A server client reads the server's
+        current state already, so it is kept.
         """
         if not self.local:
             return
-        import chromadb
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        path = str(self.settings.index_dir / "chroma")
-        with SharedSystemClient._refcount_lock:
-            SharedSystemClient._identifier_to_system.pop(path, None)
-            SharedSystemClient._identifier_to_refcount.pop(path, None)
-        self.client = chromadb.PersistentClient(path=path, settings=self._chroma_settings)
+        now = time.monotonic()
+        self._retired.append((now, self._system))
+        self.client, self._system = _private_client(self.settings.index_dir / "chroma", self._chroma_settings)
         self._open_collections(self._expect, create=True)
+        keep = []
+        for since, system in self._retired:
+            if now - since >= RETIRED_CLIENT_SECONDS:
+                _stop(system)
+            else:
+                keep.append((since, system))
+        self._retired = keep
+
+    def close(self) -> None:
+        """Release the embedded client's files and memory (nothing to do for a server)."""
+        for _, system in self._retired:
+            _stop(system)
+        self._retired = []
+        if self.local and self._system is not None:
+            _stop(self._system)
+            self._system = None
 
     def _open_collections(self, expect: dict[str, Any] | None, create: bool) -> None:
         names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
@@ -438,6 +453,34 @@ class Store:
                 self.client.delete_collection(name)
             except Exception:  # absent already
                 pass
+
+
+def _private_client(path: Path, chroma_settings: Any) -> tuple[Any, Any]:
+    """An embedded client with a System of its own, outside chromadb's per-folder cache.
+
+    chromadb shares one System per folder in a process, so a reader could not take a fresh
+    view of the folder without breaking every other user of the shared one (a writer thread,
+    another engine). A private System can be replaced and stopped alone.
+    """
+    import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    key = str(path)
+    with SharedSystemClient._refcount_lock:  # a stale shared System for this folder must not be reused
+        SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+    client = chromadb.PersistentClient(path=key, settings=chroma_settings)
+    with SharedSystemClient._refcount_lock:
+        system = SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+    return client, system
+
+
+def _stop(system: Any) -> None:
+    try:
+        system.stop()
+    except Exception as exc:  # already stopped, or torn down with the interpreter
+        log.debug("stopping a retired Chroma client: %s", exc)
 
 
 def release_clients() -> None:
