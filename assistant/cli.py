@@ -108,31 +108,115 @@ def _index_progress(enabled: bool) -> Iterator[object]:
 
 @app.command()
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles (.txt .md .html .pdf).")],
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start the index over (e.g. after changing the model).")] = False,
+    paths: Annotated[list[str], typer.Argument(metavar="PATH_OR_URL", help="Files or folders of articles (.txt .md .html .pdf), or http(s) URLs "
+                                                    "of articles (web pages, PDFs) or RSS/Atom feeds (each entry's link is indexed).")],
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start the index over (e.g. after changing the model); URL articles are rebuilt from their stored copies.")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="After indexing, keep watching the folders (and polling the feeds) and index changes as they happen; Ctrl-C stops. With --json, one summary line per batch.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ask the servers again for URLs and feeds (conditional GET) instead of using the stored copies.")] = False,
     as_json: AsJson = False,
-    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another index run to finish.")] = 0.0,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another index run to finish (--watch always waits).")] = 0.0,
     index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
 ) -> None:
-    """Index articles incrementally: only new, changed and removed files cost work."""
+    """Index articles incrementally: only new, changed and removed files cost work. URLs are fetched once
+    and kept in the index folder; --refresh fetches them again."""
+    from assistant.ingest.fetch import is_url
+
     settings = _settings(index_dir, chroma_url, chroma_token, verbose)
     engine = _engine(settings)
+    targets: list[Path | str] = [p if is_url(p) else Path(p) for p in paths]
+
+    def print_skipped(skipped: list[dict[str, str]]) -> None:
+        for s in skipped:
+            err.print(f"[yellow]skipped[/yellow] {escape(s['path'])}: {escape(s['reason'])}")
+
+    def said_wait(on_event):  # noqa: ANN001, ANN202 - the "wait" event is a log line, even under --json
+        def handler(e) -> None:  # noqa: ANN001
+            if e.phase == "wait":
+                err.print(escape(e.message))
+            if on_event is not None:
+                on_event(e)
+        return handler
+
+    if watch:
+        _watch_index(engine, targets, rebuild, refresh, as_json, print_skipped, said_wait)
+        return
     with _errors(), _index_progress(_progress_enabled(as_json)) as on_event:
-        report = engine.index(paths, rebuild=rebuild, progress=on_event, wait=wait)
+        report = engine.index(targets, rebuild=rebuild, progress=said_wait(on_event), wait=wait, refresh=refresh)
     summary = {k: v for k, v in report.to_dict().items() if k in ("added", "updated", "removed", "unchanged", "chunks", "skipped")}
     summary.update(moved=report.moved, embedded=report.embedded, seconds=round(report.seconds, 2))
     if as_json:
         out.print_json(json.dumps(summary))
     else:
-        for s in report.skipped:
-            err.print(f"[yellow]skipped[/yellow] {escape(s['path'])}: {escape(s['reason'])}")
-        err.print(f"added {report.added}, updated {report.updated}, moved {report.moved}, removed {report.removed}, "
-                  f"unchanged {report.unchanged}; {report.chunks} passages in {settings.chroma_url or settings.index_dir} "
-                  f"({report.embedded} embedded, {report.seconds:.1f}s)")
+        print_skipped(report.skipped)
+        if report.indexed_anything:
+            err.print(f"added {report.added}, updated {report.updated}, moved {report.moved}, removed {report.removed}, "
+                      f"unchanged {report.unchanged}; {report.chunks} passages in {settings.chroma_url or settings.index_dir} "
+                      f"({report.embedded} embedded, {report.seconds:.1f}s)")
     if not report.indexed_anything:
         if not as_json:
             err.print("[red]nothing could be indexed[/red]" + ("" if report.skipped else ": no supported files found"))
         raise typer.Exit(1)
+
+
+def _watch_index(engine, targets, rebuild, refresh, as_json, print_skipped, said_wait) -> None:  # noqa: ANN001
+    """`index --watch`: batches until Ctrl-C (or SIGTERM); the first signal stops after the batch
+    under way (batches are crash-safe anyway), a second one quits at once."""
+    import signal
+    import threading
+    from contextlib import ExitStack
+    from datetime import datetime
+
+    from assistant.watch import Watcher
+
+    stop = threading.Event()
+    show = _progress_enabled(as_json)
+    bars = ExitStack()
+    current: dict[str, object] = {}
+
+    def on_progress(e) -> None:  # noqa: ANN001 - one progress display per batch, on a terminal
+        if not show or e.phase in ("pending", "watch", "wait"):
+            return
+        if "fn" not in current:
+            current["fn"] = bars.enter_context(_index_progress(True))
+        current["fn"](e)  # type: ignore[operator]
+        if e.phase == "done":
+            bars.close()
+            current.clear()
+
+    def on_batch(b) -> None:  # noqa: ANN001
+        if as_json:
+            sys.stdout.write(json.dumps(b.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            return
+        print_skipped(b.report.skipped)
+        r = b.report
+        line = (f"{datetime.now():%H:%M:%S} {b.trigger}: " + (f"[red]error:[/red] {escape(b.error)} (will retry)" if b.error else
+                f"added {r.added}, updated {r.updated}, moved {r.moved}, removed {r.removed}, unchanged {r.unchanged}; "
+                f"{r.chunks} passages ({r.embedded} embedded, {r.seconds:.1f}s)"))
+        err.print(line)
+        if b.number == 0:
+            err.print("watching for changes (Ctrl-C to stop)")
+
+    def on_signal(signum, frame) -> None:  # noqa: ANN001
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        if not as_json:
+            err.print("stopping…")
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _errors():
+            if rebuild:
+                engine.index(targets, rebuild=True, progress=said_wait(None), wait=float("inf"), refresh=refresh)
+            try:  # a path that cannot be watched is a WatchError (a ValueError): one line, exit 1
+                Watcher(engine, targets, on_batch=on_batch, on_progress=said_wait(on_progress), stop=stop,
+                        refresh=refresh and not rebuild).run()
+            finally:
+                bars.close()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _print_answer(ans) -> None:  # noqa: ANN001

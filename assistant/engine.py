@@ -266,40 +266,83 @@ class Engine:
                 self._cache = None
         return self._cache
 
-    def index(self, paths: Sequence[Path], rebuild: bool = False, progress: ProgressFn | None = None,
-              wait: float = 0.0) -> IndexReport:
-        """Bring the index in step with `paths`; only new, changed and removed files cost work."""
-        lock = index_lock(self.settings, wait)
+    def index(self, paths: Sequence[Path | str], rebuild: bool = False, progress: ProgressFn | None = None,
+              wait: float = 0.0, refresh: bool = False, only: Sequence[Path] | None = None,
+              refresh_feeds: bool = False, stop: threading.Event | None = None) -> IndexReport:
+        """Bring the index in step with `paths`: files, folders, and http(s) URLs of articles or feeds.
+
+        Only new, changed and removed files cost work; `only` narrows the scan to those paths under
+        the given folders (a watcher's batch: its cost is the batch's, not the folder's). URLs are
+        fetched before the lock is taken, and once: later runs read the stored copy unless `refresh`
+        (pages and feeds) or `refresh_feeds` (feeds only, a watcher's poll). Up to `wait` seconds
+        (math.inf: as long as it takes) go to waiting for another run, announced by a "wait"
+        progress event; a set `stop` gives up waiting. When nothing could be fetched and no files
+        were given, the index is not touched.
+        """
+        from assistant.indexer import ProgressEvent, wait_for_index_lock
+        from assistant.ingest.fetch import FetchResult, fetch_all, is_url
+
+        files = [Path(p) for p in paths if not is_url(p)]
+        urls = [str(p).strip() for p in paths if is_url(p)]
+        fetched = FetchResult()
+        if urls:
+            emit = progress or (lambda e: None)
+            fetched = fetch_all(urls, self.settings, refresh=refresh, refresh_feeds=refresh_feeds,
+                                progress=lambda done, total, url: emit(ProgressEvent("fetch", done, total, url)))
+        if not files and not fetched.pages:
+            return IndexReport(skipped=fetched.skipped)
+        lock = wait_for_index_lock(self.settings, wait, progress, stop)
         try:
             if rebuild and not self.settings.chroma_url:
-                return self._rebuild_local(list(paths), progress)
-            with self._lock:
-                if self._store is None:
-                    self._store = Store(self.settings, expect=None if rebuild else expected_build(self.settings))
-                if rebuild:
-                    self._store.drop_all()
-                    self._store = Store(self.settings, expect=expected_build(self.settings))
-                store = self._store
-            self._indexing += 1
-            try:
-                report = Indexer(self.settings, store, lambda: self.embedder, self._embedding_cache()).run(list(paths), progress)
+                report = self._rebuild_local(files, progress, fetched.pages)
+            else:
                 with self._lock:
-                    self._refresh()
-            finally:
-                self._indexing -= 1
+                    if self._store is None:
+                        self._store = Store(self.settings, expect=None if rebuild else expected_build(self.settings))
+                    if rebuild:
+                        self._store.drop_all()
+                        self._store = Store(self.settings, expect=expected_build(self.settings))
+                    store = self._store
+                    manifest = None
+                    if only is not None and not rebuild:  # the engine's manifest, brought up to date by the change log
+                        if self._version is None:
+                            self._refresh()
+                        else:
+                            self.refresh_if_changed()
+                        manifest = self._manifest
+                self._indexing += 1
+                try:
+                    report = Indexer(self.settings, store, lambda: self.embedder, self._embedding_cache()).run(
+                        files, progress, fetched.pages, only, manifest)
+                    with self._lock:
+                        self._refresh()
+                finally:
+                    self._indexing -= 1
+            report.skipped[:0] = fetched.skipped
             return report
         finally:
             lock.release()
 
-    def _rebuild_local(self, paths: list[Path], progress: ProgressFn | None) -> IndexReport:
-        """Build a fresh index beside the old one and swap it in: the old one serves until then."""
+    def _rebuild_local(self, paths: list[Path], progress: ProgressFn | None, pages: Sequence[Any] = ()) -> IndexReport:
+        """Build a fresh index beside the old one and swap it in: the old one serves until then.
+        The fetched copies of URL articles move with it (hard links where the disk allows)."""
         target = self.settings.index_dir
         tmp = target.with_name(f".{target.name}.rebuild-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp_settings = self.settings.replace(index_dir=tmp)
         store = Store(tmp_settings, expect=expected_build(self.settings))
         try:
-            report = Indexer(tmp_settings, store, lambda: self.embedder, self._embedding_cache()).run(paths, progress)
+            report = Indexer(tmp_settings, store, lambda: self.embedder, self._embedding_cache(),
+                             exclude=[target]).run(paths, progress, pages)
+            fetched = target / "fetched"
+            if fetched.is_dir():
+                def link_or_copy(src: str, dst: str) -> None:
+                    try:
+                        os.link(src, dst)
+                    except OSError:
+                        shutil.copy2(src, dst)
+
+                shutil.copytree(fetched, tmp / "fetched", copy_function=link_or_copy, dirs_exist_ok=True)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -8,14 +8,18 @@ next run removes orphans and finishes the work.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import math
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
+from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
@@ -23,6 +27,7 @@ from assistant.chunking import chunk_document, embedding_text
 from assistant.config import Settings
 from assistant.embeddings import Embedder, EmbeddingCache, encode_cached
 from assistant.ingest.clean import clean
+from assistant.ingest.fetch import FetchedPage
 from assistant.ingest.loaders import FoundFile, LoadError, discover, load
 from assistant.lexical import LexicalIndex
 from assistant.records import Chunk, Document, IndexReport
@@ -34,7 +39,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ProgressEvent:
-    phase: str  # scan | embed | write | lexical | done
+    phase: str  # fetch | wait | scan | embed | write | lexical | done (a watcher adds pending | watch)
     done: int
     total: int
     message: str = ""
@@ -64,6 +69,26 @@ def index_lock(settings: Settings, wait: float = 0.0) -> FileLock:
     return lock
 
 
+def wait_for_index_lock(settings: Settings, wait: float, emit: ProgressFn | None = None,
+                        stop: threading.Event | None = None) -> FileLock:
+    """The index lock, waiting up to `wait` seconds (math.inf: until it is free) for another run,
+    saying so once through `emit`; a set `stop` gives up (IndexLocked) within half a second."""
+    try:
+        return index_lock(settings, 0)
+    except IndexLocked:
+        if wait <= 0:
+            raise
+    if emit:
+        emit(ProgressEvent("wait", 0, 0, f"waiting for another index run to finish ({lock_path(settings)})"))
+    deadline = time.monotonic() + wait if math.isfinite(wait) else math.inf
+    while True:
+        try:
+            return index_lock(settings, max(0.0, min(0.5, deadline - time.monotonic())))
+        except IndexLocked:
+            if (stop is not None and stop.is_set()) or time.monotonic() >= deadline:
+                raise
+
+
 def expected_build(settings: Settings) -> dict[str, object]:
     """What the collection records about how it was built; a mismatch refuses to open."""
     return {"embedding_model": settings.model, "chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap}
@@ -87,6 +112,18 @@ class _Work:
     data_hash: str
     size: int
     mtime_ns: int
+    source: str = ""  # what citations show: the file's path, or a fetched article's URL
+    label: str = ""  # how skip reasons name it (the same)
+
+
+@dataclass
+class _Candidate:
+    found: FoundFile
+    doc_id: str
+    abs_path: str
+    st: os.stat_result
+    source: str
+    label: str
 
 
 @dataclass
@@ -110,7 +147,7 @@ def _display_source(path: Path) -> str:
         return str(path)
 
 
-def _under(abs_path: str, roots: list[Path]) -> bool:
+def _under(abs_path: str, roots: Sequence[Path | str]) -> bool:
     for r in roots:
         r_abs = os.path.abspath(r)
         if abs_path == r_abs or abs_path.startswith(r_abs.rstrip(os.sep) + os.sep):
@@ -118,11 +155,58 @@ def _under(abs_path: str, roots: list[Path]) -> bool:
     return False
 
 
+def _prefixes(roots: Sequence[Path | str]) -> tuple[set[str], tuple[str, ...]]:
+    """Roots as (exact paths, folder prefixes) for fast `_under` tests over a whole manifest."""
+    exact = {os.path.abspath(r) for r in roots}
+    return exact, tuple(r.rstrip(os.sep) + os.sep for r in exact)
+
+
+def _root_of(abs_path: str, roots: Sequence[Path]) -> Path | None:
+    """The given root a changed path belongs to (the innermost, when roots nest)."""
+    best: Path | None = None
+    for r in roots:
+        r_abs = os.path.abspath(r)
+        if (abs_path == r_abs or abs_path.startswith(r_abs.rstrip(os.sep) + os.sep)) and \
+                (best is None or len(r_abs) > len(os.path.abspath(best))):
+            best = r
+    return best
+
+
+def discover_changed(roots: Sequence[Path], changed: Sequence[Path]) -> tuple[list[FoundFile], list[dict[str, str]]]:
+    """Like `discover(roots)`, but only what lies at or under the `changed` paths: a watcher's batch
+    costs its own size, not the folder's. Document ids stay those a full scan of the roots gives."""
+    found: list[FoundFile] = []
+    skipped: list[dict[str, str]] = []
+    for path in changed:
+        abs_path = os.path.abspath(path)
+        root = _root_of(abs_path, roots)
+        if root is None or not os.path.lexists(abs_path):
+            continue
+        root_abs = os.path.abspath(root)
+        if os.path.isfile(root_abs):  # a file given as a root: only itself
+            local, base = Path(root), Path(root).parent
+        else:
+            rel_root = os.path.relpath(abs_path, root_abs)
+            if rel_root != "." and any(part.startswith(".") for part in Path(rel_root).parts):
+                continue  # hidden, as a full scan would skip it
+            local, base = (Path(root) / rel_root if rel_root != "." else Path(root)), Path(root)
+        got, bad = discover([local])
+        for f in got:
+            try:
+                rel = f.path.relative_to(base).as_posix()
+            except ValueError:
+                rel = f.path.name
+            found.append(FoundFile(path=f.path, rel=rel, root=base))
+        skipped.extend(bad)
+    return found, skipped
+
+
 class Indexer:
     def __init__(self, settings: Settings, store: Store, embedder_factory: Callable[[], Embedder],
-                 cache: EmbeddingCache | None = None) -> None:
+                 cache: EmbeddingCache | None = None, exclude: Sequence[Path] = ()) -> None:
         self.settings = settings
         self.store = store
+        self._exclude = [settings.index_dir, *exclude]
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
         self.cache = cache
@@ -135,15 +219,27 @@ class Indexer:
 
     # --- planning -------------------------------------------------------------------------
 
-    def plan(self, paths: list[Path], manifest: dict[str, ManifestEntry]) -> Plan:
+    def plan(self, paths: list[Path], manifest: dict[str, ManifestEntry], pages: Sequence[FetchedPage] = (),
+             only: Sequence[Path] | None = None) -> Plan:
+        """What to do: files under `paths` (or, with `only`, just what lies at or under those paths) and
+        fetched `pages`, against the manifest. Removals are manifest entries under the scanned scope
+        that are no longer there; fetched articles are never removed by a folder scan."""
         plan = Plan()
-        found, plan.skipped = discover(paths)
+        if only is None:
+            found, plan.skipped = discover(paths)
+            scope: Sequence[Path] = paths
+        else:
+            found, plan.skipped = discover_changed(paths, only)
+            scope = [Path(os.path.abspath(c)) for c in only if _root_of(os.path.abspath(c), paths) is not None]
         by_abs = {e.abs_path: e for e in manifest.values()}
         seen_ids: dict[str, str] = {}
         seen_abs: set[str] = set()
-        candidates: list[tuple[FoundFile, str, str, os.stat_result]] = []
+        candidates: list[_Candidate] = []
         for f in found:
             abs_path = os.path.abspath(f.path)
+            if self._inside_index(abs_path):
+                plan.skipped.append({"path": str(f.path), "reason": "inside the index folder (not an article)"})
+                continue
             doc_id = _doc_id(f)
             if doc_id in seen_ids:
                 plan.skipped.append({"path": str(f.path), "reason": f"same document id as {seen_ids[doc_id]} (two folders with one name?)"})
@@ -155,10 +251,26 @@ class Indexer:
                 continue
             seen_ids[doc_id] = str(f.path)
             seen_abs.add(abs_path)
-            candidates.append((f, doc_id, abs_path, st))
-        gone = [e for e in manifest.values() if e.abs_path not in seen_abs and _under(e.abs_path, paths)]
+            source = _display_source(f.path)
+            candidates.append(_Candidate(f, doc_id, abs_path, st, source, str(f.path)))
+        for page in pages:
+            if page.url in seen_ids:
+                continue
+            try:
+                st = page.path.stat()
+            except OSError as exc:
+                plan.skipped.append({"path": page.url, "reason": f"the fetched copy cannot be read: {exc.strerror or exc}"})
+                continue
+            seen_ids[page.url] = page.url
+            rel = urlsplit(page.url).path.rstrip("/").rsplit("/", 1)[-1] or urlsplit(page.url).hostname or page.url
+            found_page = FoundFile(path=page.path, rel=rel, root=page.path.parent)
+            candidates.append(_Candidate(found_page, page.url, os.path.abspath(page.path), st, page.url, page.url))
+        exact, prefixes = _prefixes(scope)
+        gone = [e for e in manifest.values() if e.abs_path not in seen_abs and e.doc_id not in seen_ids
+                and (e.abs_path in exact or e.abs_path.startswith(prefixes)) and not self._inside_index(e.abs_path)]
         gone_by_hash = {e.content_hash: e for e in gone}
-        for f, doc_id, abs_path, st in candidates:
+        for c in candidates:
+            f, doc_id, abs_path, st = c.found, c.doc_id, c.abs_path, c.st
             old = manifest.get(doc_id) or by_abs.get(abs_path)
             if old and old.abs_path == abs_path and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
                 plan.unchanged.append(old)
@@ -167,17 +279,20 @@ class Indexer:
                 with open(f.path, "rb") as fh:
                     data = fh.read()
             except OSError as exc:
-                plan.skipped.append({"path": str(f.path), "reason": f"cannot read: {exc.strerror or exc}"})
+                plan.skipped.append({"path": c.label, "reason": f"cannot read: {exc.strerror or exc}"})
                 continue
             h = file_hash(data)
             if old and old.content_hash == h and old.doc_id == doc_id:
-                old.size, old.mtime_ns, old.abs_path = st.st_size, st.st_mtime_ns, abs_path
-                plan.touched.append(old)
+                plan.touched.append(dataclasses.replace(old, size=st.st_size, mtime_ns=st.st_mtime_ns, abs_path=abs_path))
                 continue
             kind = "updated" if old else ("moved" if h in gone_by_hash else "added")
-            plan.work.append(_Work(f, doc_id, abs_path, kind, old, h, st.st_size, st.st_mtime_ns))
+            plan.work.append(_Work(f, doc_id, abs_path, kind, old, h, st.st_size, st.st_mtime_ns, c.source, c.label))
         plan.removed = gone
         return plan
+
+    def _inside_index(self, abs_path: str) -> bool:
+        """Files of the index itself (fetched copies, a rebuild's folder) are never articles of a folder scan."""
+        return _under(abs_path, self._exclude)
 
     # --- applying -------------------------------------------------------------------------
 
@@ -186,17 +301,21 @@ class Indexer:
         cleaned = clean(raw, source=w.found.rel)
         if not cleaned.text.strip():
             raise LoadError("no article text left after cleaning")
-        doc = Document(doc_id=w.doc_id, source=_display_source(w.found.path), text=cleaned.text, title=cleaned.title,
+        doc = Document(doc_id=w.doc_id, source=w.source or _display_source(w.found.path), text=cleaned.text, title=cleaned.title,
                        authors=cleaned.authors, published=cleaned.published, format=raw.format,
                        content_hash=w.data_hash, pages=cleaned.pages)
         return doc, chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
 
-    def run(self, paths: list[Path], progress: ProgressFn | None = None) -> IndexReport:
+    def run(self, paths: list[Path], progress: ProgressFn | None = None, pages: Sequence[FetchedPage] = (),
+            only: Sequence[Path] | None = None, manifest: dict[str, ManifestEntry] | None = None) -> IndexReport:
+        """Index `paths` (all of them, or with `only` just what lies at or under those paths) and
+        fetched `pages`. `manifest` is the caller's current copy of the index's manifest (a watcher's
+        engine keeps one), which spares reading it whole; after an interrupted run it is read anyway."""
         t0 = time.perf_counter()
         emit = progress or (lambda e: None)
         report = IndexReport()
-        manifest = self.store.read_manifest()
         state = self.store.state()
+        manifest = dict(manifest) if manifest is not None and not state.get("in_progress") else self.store.read_manifest()
         start_version = (state.get("epoch"), int(state.get("seq", 0)))
         if state.get("in_progress"):
             self._collect_orphans(manifest)
@@ -206,7 +325,7 @@ class Indexer:
             start_version = (None, -1)  # the BM25 copy cannot be updated from this run's changes alone
         touched_docs: set[str] = set()
         emit(ProgressEvent("scan", 0, 0, "scanning files"))
-        plan = self.plan(paths, manifest)
+        plan = self.plan(paths, manifest, pages, only)
         report.skipped = list(plan.skipped)
         report.unchanged = len(plan.unchanged) + len(plan.touched)
         changed = bool(plan.work or plan.removed)
@@ -226,7 +345,7 @@ class Indexer:
                 try:
                     doc, chunks = self._prepare(w)
                 except LoadError as exc:
-                    report.skipped.append({"path": str(w.found.path), "reason": str(exc)})
+                    report.skipped.append({"path": w.label or str(w.found.path), "reason": str(exc)})
                     if w.old:  # the file became unusable: its old chunks must not stay cited
                         plan.removed.append(w.old)
                     continue
