@@ -26,6 +26,7 @@ from assistant.store import Store
 from assistant.watch import Watcher, WatchBatch, WatchError, _Pending, settled
 
 from tests.test_indexer import write
+from tests.test_server import chroma_url  # noqa: F401 - the fixture: a real `chroma run` server
 
 TIMEOUT = 120  # seconds before a test calls it a hang
 
@@ -377,3 +378,20 @@ def test_a_watcher_killed_mid_batch_restarts_and_catches_up(tmp_path: Path) -> N
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.slow
+def test_a_watcher_keeps_a_chroma_server_in_step(chroma_url: str, fake_settings, hash_embedder, folder: Path,
+                                                 tmp_path: Path) -> None:
+    s = fake_settings.replace(chroma_url=chroma_url, collection="watch-test", watch_debounce_ms=100)
+    run = Running(Engine(s, embedder=hash_embedder), [folder])
+    try:
+        assert run.next_batch().report.added == 2
+        write(folder, "c.txt", "Rail strike ends", "Rail workers ended their strike after nine days. " * 5)
+        assert run.next_batch().report.added == 1
+        (folder / "a.txt").unlink()
+        assert run.next_batch().report.removed == 1
+        elsewhere = Engine(s.replace(index_dir=tmp_path / "elsewhere"), embedder=hash_embedder)  # another machine
+        assert doc_ids(elsewhere) == {"docs/b.txt", "docs/c.txt"}
+    finally:
+        run.close()
