@@ -186,7 +186,10 @@ class Watcher:
         from watchfiles._rust_notify import RustNotify
 
         targets = sorted({os.path.dirname(r) if r in self._file_roots else r for r in self._roots_abs})
-        return RustNotify(targets, False, False, 300, True, True)
+        try:
+            return RustNotify(targets, False, False, 300, True, True)
+        except Exception as exc:  # e.g. the inotify watch limit of a very large tree
+            raise WatchError(f"cannot watch {', '.join(targets)}: {_one_line(exc)}") from exc
 
     def _next_due(self, now: float) -> float:
         if not self._pending:

@@ -22,7 +22,7 @@ import pytest
 from assistant.config import load_settings
 from assistant.engine import Engine
 from assistant.indexer import ProgressEvent, index_lock
-from assistant.store import Store
+from assistant.store import Store, StoreError
 from assistant.watch import Watcher, WatchBatch, WatchError, _Pending, settled
 
 from tests.test_indexer import write
@@ -254,6 +254,25 @@ def test_it_waits_for_another_index_run_and_says_so(engine: Engine, folder: Path
         assert run.next_batch().report.added == 1
     finally:
         run.close()
+
+
+def test_a_batch_that_fails_is_reported_and_tried_again(watching: Running, engine: Engine, folder: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    real_add = Store.add_chunks
+    failures = []
+
+    def full_disk_once(self, chunks, vectors):  # noqa: ANN001
+        if not failures:
+            failures.append(1)
+            raise StoreError("cannot write the index: No space left on device (the previous index is still usable)")
+        return real_add(self, chunks, vectors)
+
+    monkeypatch.setattr(Store, "add_chunks", full_disk_once)
+    write(folder, "c.txt", "Rail strike ends", "Rail workers ended their strike after nine days. " * 5)
+    failed = watching.next_batch()
+    assert "No space left" in failed.error and failed.paths == [str(folder / "c.txt")]
+    assert watching.next_batch().report.added == 1
+    assert "docs/c.txt" in doc_ids(engine)
 
 
 def test_the_index_folder_inside_a_watched_folder_is_not_watched(fake_settings, hash_embedder, folder: Path) -> None:
