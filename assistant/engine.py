@@ -24,7 +24,7 @@ from assistant.answer.extractive import NOT_FOUND, answer_extractive
 from assistant.answer.llm import LLMAnswerer, LLMError
 from assistant.config import Settings
 from assistant.embeddings import Embedder, EmbeddingCache, make_embedder, make_reranker
-from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, changed_since, expected_build, index_lock,
+from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, expected_build, index_lock,
                                update_lexical)
 from assistant.lexical import LexicalIndex
 from assistant.records import Answer, Citation, Document, IndexReport, Passage, SourceInfo
@@ -173,7 +173,7 @@ class Engine:
         state = store.state()
         version = version_of(state)
         old = self._manifest
-        docs = None if self._version is None else changed_since(state, self._version[0], self._version[1])
+        docs = None if self._version is None else store.changes_since(self._version[0], self._version[1])
         if docs is None:
             manifest = store.read_manifest()
             docs = set(old) | set(manifest)

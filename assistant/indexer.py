@@ -460,17 +460,3 @@ def update_lexical(store: Store, lexical: LexicalIndex, before: dict[str, Manife
         added.extend(new - old)
     chunks = store.get_chunks(added) if added else {}
     lexical.apply(removed, [(cid, _lexical_text(c)) for cid, c in chunks.items()], lexical.generation, lexical.seq)
-
-
-def changed_since(state: dict, epoch: str | None, seq: int) -> set[str] | None:
-    """Documents the index's change log names after version (epoch, seq); None when the log
-    does not reach back that far (or the index was rebuilt): then only a full reload is right."""
-    if state.get("epoch") != epoch:
-        return None
-    current = int(state.get("seq", 0))
-    if current == seq:
-        return set()
-    entries = [e for e in state.get("log", []) if e["seq"] > seq]
-    if not entries or [e["seq"] for e in entries] != list(range(seq + 1, current + 1)):
-        return None
-    return {d for e in entries for d in (*e["changed"], *e["removed"])}

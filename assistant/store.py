@@ -25,10 +25,10 @@ from assistant.config import Settings
 from assistant.records import Chunk
 
 FORMAT_VERSION = 1
-_STATE_ID = "__state__"  # manifest record holding the index version, its change log and the in-progress flag
+_STATE_ID = "__state__"  # manifest record holding the index version and the in-progress flag
 STAMP_FILE = "stamp.json"  # local indexes: the state's version, for a one-stat change check
-CHANGE_LOG_ENTRIES = 500  # change-log entries kept in the state; a reader further behind reloads everything
-CHANGE_LOG_DOCS = 10_000  # document ids the kept entries may name in all
+_LOG_PREFIX = "__log__:"  # manifest records of the change log, one per committed batch
+CHANGE_LOG_ENTRIES = 1000  # change-log entries kept; a reader further behind reloads everything
 RETIRED_CLIENT_SECONDS = 10.0  # a replaced embedded client is stopped after this (no read lasts so long)
 
 log = logging.getLogger(__name__)
@@ -271,7 +271,7 @@ class Store:
         for offset in range(0, total, 5000):
             got = self.manifest.get(include=["documents"], limit=5000, offset=offset)
             for doc_id, text in zip(got["ids"], got["documents"]):
-                if doc_id != _STATE_ID and text:
+                if doc_id != _STATE_ID and text and not doc_id.startswith(_LOG_PREFIX):
                     out[doc_id] = ManifestEntry.from_json(text)
         return out
 
@@ -279,7 +279,7 @@ class Store:
     def read_entries(self, doc_ids: Sequence[str]) -> dict[str, ManifestEntry]:
         """Manifest records of some documents (absent ones are left out): what a change touched."""
         out: dict[str, ManifestEntry] = {}
-        ids = [d for d in dict.fromkeys(doc_ids) if d != _STATE_ID]
+        ids = [d for d in dict.fromkeys(doc_ids) if d != _STATE_ID and not d.startswith(_LOG_PREFIX)]
         for b in range(0, len(ids), 5000):
             got = self.manifest.get(ids=ids[b:b + 5000], include=["documents"])
             for doc_id, text in zip(got["ids"], got["documents"]):
@@ -312,6 +312,7 @@ class Store:
     @_writes
     def set_state(self, **values: Any) -> dict[str, Any]:
         state = {**self.state(), **values}
+        state.pop("log", None)  # the change log of earlier versions lived here; now one record an entry
         state.setdefault("epoch", uuid.uuid4().hex)
         epoch, seq, generation = version_of(state)
         self.manifest.upsert(ids=[_STATE_ID], embeddings=[[1.0]], documents=[json.dumps(state)],
@@ -327,18 +328,48 @@ class Store:
     def record_changes(self, changed: Sequence[str] = (), removed: Sequence[str] = (), reset: bool = False) -> int:
         """Log which documents a committed write touched, so readers reload only those.
 
-        `reset` says the log cannot be trusted (a run was killed between a commit and its log
-        entry): readers behind it reload everything once. Returns the new sequence number.
+        Each entry is a record of its own (the state record stays small: it is read and
+        written on every batch), written before the state's sequence number moves on, so a
+        reader that sees number n finds entry n. `reset` says the log cannot be trusted (a run
+        was killed between a commit and its entry): readers behind it reload everything once.
+        Returns the new sequence number.
         """
         state = self.state()
         seq = int(state.get("seq", 0)) + 1
-        entries = [] if reset else list(state.get("log", []))
-        entries.append({"seq": seq, "changed": sorted(set(changed)), "removed": sorted(set(removed))})
-        while len(entries) > 1 and (len(entries) > CHANGE_LOG_ENTRIES or
-                                    sum(len(e["changed"]) + len(e["removed"]) for e in entries) > CHANGE_LOG_DOCS):
-            entries.pop(0)
-        self.set_state(seq=seq, log=entries)
+        entry = {"changed": sorted(set(changed)), "removed": sorted(set(removed))}
+        self._write_log_entry(seq, entry)
+        self.set_state(seq=seq, log_start=seq if reset else int(state.get("log_start", 1)))
         return seq
+
+    @_writes
+    def _write_log_entry(self, seq: int, entry: dict[str, list[str]]) -> None:
+        self.manifest.upsert(ids=[f"{_LOG_PREFIX}{seq}"], embeddings=[[1.0]], documents=[json.dumps(entry)],
+                             metadatas=[{"kind": "log", "seq": seq}])
+        old = seq - CHANGE_LOG_ENTRIES
+        if old > 0:
+            self.manifest.delete(ids=[f"{_LOG_PREFIX}{old}"])
+
+    @_reads
+    def changes_since(self, epoch: str | None, seq: int) -> set[str] | None:
+        """Documents the change log names after version (epoch, seq); None when the log does not
+        reach back that far (or the index was rebuilt): then only a full reload is right."""
+        state = self.state()
+        if state.get("epoch") != epoch:
+            return None
+        current = int(state.get("seq", 0))
+        if current == seq:
+            return set()
+        if seq < int(state.get("log_start", 1)) - 1 or current - seq > CHANGE_LOG_ENTRIES:
+            return None
+        wanted = [f"{_LOG_PREFIX}{n}" for n in range(seq + 1, current + 1)]
+        got = self.manifest.get(ids=wanted, include=["documents"])
+        if len(got["ids"]) != len(wanted):
+            return None
+        docs: set[str] = set()
+        for text in got["documents"]:
+            entry = json.loads(text)
+            docs.update(entry["changed"], entry["removed"])
+        return docs
 
     @property
     def stamp_path(self) -> Path | None:

@@ -237,3 +237,25 @@ def test_batch_answers_completely_while_another_process_indexes(tmp_path: Path) 
     assert sorted(r["id"] for r in records) == sorted(q["id"] for q in questions)
     assert not [r for r in records if "error" in r]
     assert all(r["answer"] and "citations" in r for r in records)
+
+
+def test_a_reader_further_behind_than_the_change_log_reloads_whole(two_engines, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    import assistant.store as store_module
+
+    writer, reader, docs = two_engines
+    monkeypatch.setattr(store_module, "CHANGE_LOG_ENTRIES", 2)
+    for i in range(50, 54):  # four runs, one logged batch each: more than the log keeps
+        write_article(docs, i)
+        writer.index([docs])
+    assert reader._store.changes_since(reader._version[0], reader._version[1]) is None
+    change = reader.refresh_if_changed()
+    assert change is not None and change.added == 4 and reader.status().documents == 16
+
+
+def test_the_state_record_stays_small_however_many_documents_change(two_engines) -> None:  # noqa: ANN001
+    writer, _, docs = two_engines
+    for i in range(100, 160):
+        write_article(docs, i)
+    writer.index([docs])
+    got = writer._store.manifest.get(ids=["__state__"], include=["documents"])
+    assert len(got["documents"][0]) < 500
