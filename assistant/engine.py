@@ -18,10 +18,10 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from assistant.answer.citations import (best_quote, check_answer, citation_for, lexical_support, markers_of,
-                                        split_claims, strip_markers)
+from assistant.answer.citations import check_answer, markers_of
 from assistant.answer.extractive import NOT_FOUND, answer_extractive
 from assistant.answer.llm import LLMAnswerer, LLMError
+from assistant.answer.support import SupportChecker, load_second_opinion
 from assistant.config import Settings
 from assistant.embeddings import Embedder, EmbeddingCache, make_embedder, make_reranker
 from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, expected_build, index_lock,
@@ -35,8 +35,7 @@ from assistant.swap import recover_swap, swap_in
 MAX_QUESTION_CHARS = 2000
 NO_INDEX = "No articles are indexed yet. Add some with `assistant index PATH` (or ctrl+r in the chat)."
 EMPTY_QUESTION = "Please type a question."
-SUPPORT_CACHE_SIZE = 4096  # texts whose vectors the citation check keeps
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+SUPPORT_CACHE_SIZE = 4096  # texts whose vectors (and parses) the claim check keeps
 
 __all__ = ["Engine", "Filters", "Answer", "StoreError", "LLMError"]
 
@@ -403,26 +402,22 @@ class Engine:
     # --- answering ------------------------------------------------------------------------
 
     def support(self, claim: str, quote: str) -> float:
-        """How well `quote` backs `claim`: words and meaning, and every number must be in the quote."""
-        claim = strip_markers(claim)
-        if _plain(claim) == _plain(quote):  # a verbatim quote supports itself
-            return 1.0
-        claim_numbers = set(_NUMBER.findall(claim))
-        if claim_numbers - set(_NUMBER.findall(quote)):
-            return 0.0
-        lexical = lexical_support(claim, quote)
-        cosine = float(max(0.0, self._vector(claim) @ self._vector(quote)))
-        return 0.5 * lexical + 0.5 * cosine
+        """How well `quote` backs `claim`, graded (for ranking sentences; `answer/support.py`)."""
+        return self._checker().score(claim, quote)
 
     def _vector(self, text: str) -> np.ndarray:
-        """Embeddings for the citation check, cached: pinning a claim compares it with every
-        sentence of a passage, and the check compares it again."""
-        vec = self._support_vectors.get(text)
-        if vec is None:
-            if len(self._support_vectors) >= SUPPORT_CACHE_SIZE:
-                self._support_vectors.clear()
-            vec = self._support_vectors[text] = self.embedder.encode([text])[0]
-        return vec
+        """The citation check's cached embedding of `text` (`SupportChecker.vector`)."""
+        return self._checker().vector(text)
+
+    def _checker(self) -> SupportChecker:
+        """The claim checker, made on first use: the embedder and the spaCy parser load lazily."""
+        checker = self.__dict__.get("_support_checker")
+        if checker is None:
+            s = self.settings
+            checker = self.__dict__["_support_checker"] = SupportChecker(
+                lambda: self.embedder, threshold=s.support_threshold, spacy_model=s.spacy_model or "",
+                second_opinion=load_second_opinion(s), cache_size=SUPPORT_CACHE_SIZE)
+        return checker
 
     def ask(self, question: str, k: int | None = None, answerer: str | None = None,
             filters: Filters | None = None) -> Answer:
@@ -479,38 +474,30 @@ class Engine:
                     warnings: list[str]) -> Answer:
         body, citations, answered = answer_extractive(text, passages, self.embedder, self.settings.min_evidence,
                                                       self.settings.max_answer_sentences, q_vec)
+        dropped: list[dict[str, str]] = []
         if answered:
             checked = check_answer(body, citations, passages, self.support, self.settings.support_threshold)
             warnings.extend(checked.warnings)
-            body, citations = checked.answer, checked.citations
+            body, citations, dropped = checked.answer, checked.citations, checked.dropped
             answered = bool(citations)
             if not answered:
                 body = NOT_FOUND
         return Answer(question=question, answer=body, citations=citations, answerer="extractive",
-                      answered=answered, warnings=warnings)
+                      answered=answered, warnings=warnings, dropped=dropped if answered else [])
 
     def _checked_llm_answer(self, question: str, raw: str, passages: list[Passage], warnings: list[str]) -> Answer | None:
-        """Pin each claim to the passage sentence that supports it, then run the citation check."""
+        """Pin each claim to the passage sentence that supports it, then run the claim check."""
         raw = raw.strip()
         if raw.rstrip(".") == NOT_FOUND.rstrip(".") or NOT_FOUND.lower() in raw.lower() and not markers_of(raw):
             return Answer(question=question, answer=NOT_FOUND, answerer="llm", answered=False, warnings=warnings)
-        citations: list[Citation] = []
-        claims_out: list[str] = []
-        for claim in split_claims(raw):
-            body = strip_markers(claim)
-            numbers = []
-            for n in dict.fromkeys(markers_of(claim)):
-                if not 1 <= n <= len(passages):
-                    warnings.append(f"removed citation [{n}]: it refers to no retrieved passage")
-                    continue
-                start, end, score = best_quote(body, passages[n - 1], self.support)
-                citations.append(citation_for(len(citations) + 1, passages[n - 1], start, end, score))
-                numbers.append(len(citations))
-            claims_out.append((body + " " + "".join(f"[{n}]" for n in numbers)).strip())
-        checked = check_answer(" ".join(claims_out), citations, passages, self.support, self.settings.support_threshold)
+        checker = self._checker()
+        checker.use_parser()  # roles need the parse: loaded once, on the LLM path only
+        body, citations = checker.pin_claims(raw, passages, warnings)
+        checked = check_answer(body, citations, passages, checker.score, self.settings.support_threshold,
+                               judge=checker.judge)
         warnings.extend(checked.warnings)
         if not checked.citations:
             warnings.append("the model's answer had no supported sentence; showing the extractive answer instead")
             return None
         return Answer(question=question, answer=checked.answer, citations=checked.citations, answerer="llm",
-                      answered=True, warnings=warnings)
+                      answered=True, warnings=warnings, dropped=checked.dropped)

@@ -87,7 +87,9 @@ def test_claim_its_passage_does_not_support_is_dropped(engine: Engine, server) -
     server.replies.append(Reply("The dam supplies 300,000 residents [1]. The dam cost 4 billion euros and has 12 turbines [1]."))
     answer = engine.ask(QUESTION)
     assert "4 billion" not in answer.answer and "300,000" in answer.answer
-    assert any("does not support" in w or "unsupported" in w for w in answer.warnings)
+    assert "dropped: '4 billion' is not in passage [1]" in answer.warnings
+    assert answer.dropped == [{"claim": "The dam cost 4 billion euros and has 12 turbines.",
+                               "reason": "'4 billion' is not in passage [1]"}]
 
 
 @pytest.mark.parametrize("reply,reason", [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from assistant.chunking import sentence_spans
 from assistant.records import Citation, Passage
@@ -63,16 +63,48 @@ class CheckResult:
     answer: str
     citations: list[Citation]
     warnings: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
+    dropped: list[dict[str, str]] = field(default_factory=list)  # {"claim", "reason"}, for Answer.dropped
 
 
-def split_claims(answer: str) -> list[str]:
-    """Sentences of an answer, each keeping the markers that follow it."""
+def _protected(text: str, verbatim: Sequence[str]) -> list[tuple[int, int]]:
+    """Where `text` holds one of the `verbatim` strings (our own quotes)."""
+    out = []
+    for v in verbatim:
+        v = v.strip()
+        v = v if v in text else v.rstrip(".!?")  # the answerer puts its marker before the full stop
+        if len(v) < 2:
+            continue
+        i = text.find(v)
+        while i >= 0:
+            out.append((i, i + len(v)))
+            i = text.find(v, i + 1)
+    return out
+
+
+def _spans(text: str, verbatim: Sequence[str]) -> list[tuple[int, int]]:
+    """Sentence spans, except that a verbatim quote is never cut: line breaks and bullets inside it
+    are not sentence ends."""
+    spans = list(sentence_spans(text))
+    guard = _protected(text, verbatim)
+    if not guard:
+        return spans
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and any(gs < s < ge and merged[-1][1] > gs for gs, ge in guard):
+            merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def split_claims(answer: str, verbatim: Sequence[str] = ()) -> list[str]:
+    """Sentences of an answer, each keeping the markers that follow it; each of the `verbatim`
+    strings (quotes taken from a passage) stays one claim."""
     text = answer.strip()
     if not text:
         return []
     claims: list[str] = []
-    for s, e in sentence_spans(text):
+    for s, e in _spans(text, verbatim):
         piece = text[s:e].strip()
         # a marker that the segmenter put at the start of the next sentence belongs to this one
         m = re.match(r"^((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)\s*(.*)$", piece, re.S)
@@ -114,38 +146,68 @@ def best_quote(claim: str, passage: Passage, score: Callable[[str, str], float])
     return best
 
 
+def _label(c: Citation, passages: Sequence[Passage]) -> str:
+    """How the user knows the passage: its number among the retrieved passages."""
+    for i, p in enumerate(passages, start=1):
+        if p.chunk.chunk_id == c.chunk_id:
+            return f"passage [{i}]"
+    return "the passage"
+
+
+def _where(reason: str, label: str) -> str:
+    return reason.replace("the passage", label, 1) if "the passage" in reason else f"{reason} ({label})"
+
+
 def check_answer(answer: str, citations: Sequence[Citation], passages: Sequence[Passage],
-                 support: Callable[[str, str], float], threshold: float) -> CheckResult:
-    """Keep claims whose every marker is known, exact and supporting; renumber what is kept 1..n."""
+                 support: Callable[[str, str], float], threshold: float, *,
+                 judge: Callable[[str, str, str], Any] | None = None) -> CheckResult:
+    """Keep claims whose every marker is known, exact and supporting; renumber what is kept 1..n.
+
+    `judge(claim, quote, passage_text)` returns a verdict with `ok` and `reason` (see
+    `support.SupportChecker.judge`); without it, `support(claim, quote) >= threshold` decides.
+    A quote copied verbatim from a passage is one claim however many lines it spans.
+    """
     by_n = {c.n: c for c in citations}
+    chunk_text = {p.chunk.chunk_id: p.chunk.text for p in passages}
     warnings: list[str] = []
-    dropped: list[str] = []
+    dropped: list[dict[str, str]] = []
     kept_claims: list[tuple[str, list[Citation]]] = []
-    for claim in split_claims(answer):
+    for claim in split_claims(answer, [c.quote for c in citations]):
         numbers = markers_of(claim)
         body = strip_markers(claim)
         if not body:
             continue
         if not numbers:
-            dropped.append(body)
+            dropped.append({"claim": body, "reason": "it cites no passage"})
             warnings.append(f"dropped a sentence with no citation: {body[:80]!r}")
             continue
         good: list[Citation] = []
+        failed: list[str] = []
         for n in dict.fromkeys(numbers):
             c = by_n.get(n)
             if c is None:
                 warnings.append(f"removed citation [{n}]: it refers to no retrieved passage")
+                failed.append("its citation refers to no retrieved passage")
                 continue
             if not quote_is_exact(c, passages):
                 warnings.append(f"removed citation [{n}]: its quote is not the passage's text")
+                failed.append("its quote is not the passage's text")
                 continue
-            if support(body, c.quote) < threshold:
-                warnings.append(f"removed citation [{n}]: the passage does not support {body[:60]!r}")
+            if judge is not None:
+                verdict = judge(body, c.quote, chunk_text.get(c.chunk_id, ""))
+                ok, reason = bool(verdict.ok), str(verdict.reason or "the passage does not support it")
+            else:
+                ok, reason = support(body, c.quote) >= threshold, "the passage does not support it"
+            if not ok:
+                failed.append(_where(reason, _label(c, passages)))
+                if len(numbers) > 1:
+                    warnings.append(f"removed citation [{n}]: {failed[-1]}")
                 continue
             good.append(c)
         if not good:
-            dropped.append(body)
-            warnings.append(f"dropped an unsupported sentence: {body[:80]!r}")
+            reason = failed[0] if failed else "the passage does not support it"
+            dropped.append({"claim": body, "reason": reason})
+            warnings.append(f"dropped: {reason}")
             continue
         kept_claims.append((body, good))
     # renumber in order of first use; one number per distinct quoted span

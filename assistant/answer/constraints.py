@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
@@ -89,6 +89,8 @@ class Tables:
     percent: frozenset[tuple[str, ...]]
     months: dict[str, int]
     weekdays: dict[str, int]
+    seasons: dict[str, int]
+    negating_prefixes: tuple[str, ...]
 
 
 def _phrase(text: str) -> tuple[str, ...]:
@@ -130,7 +132,8 @@ def tables() -> Tables:
         numbers=dict(qu["numbers"]), scales=dict(qu["scales"]), ordinals=dict(qu["ordinals"]),
         approximate=frozenset(_phrase(w) for w in qu["approximate"]),
         percent=frozenset(_phrase(w) for w in qu["percent"]),
-        months=dict(qu["months"]), weekdays=dict(qu["weekdays"]),
+        months=dict(qu["months"]), weekdays=dict(qu["weekdays"]), seasons=dict(qu["seasons"]),
+        negating_prefixes=tuple(an["negating_prefixes"]),
     )
 
 
@@ -152,12 +155,13 @@ class Quantity:
     approx: bool = False
     raw: float | None = None  # the number as written, before a percent became a share
     unit: float = 0.0  # rounding step of the written number (1.2 -> 0.1)
+    noun: str = ""  # stem of the content word it counts ("312 million euros" -> euro), when one follows
 
 
 @dataclass(frozen=True)
 class DateRef:
     text: str
-    kind: Literal["year", "decade", "month", "weekday", "day"]
+    kind: Literal["year", "decade", "month", "weekday", "day", "season"]
     value: int
     month: int = 0  # for kind == "day"
 
@@ -168,6 +172,11 @@ class Negation:
     target: str | None  # stem of the word it negates
     target_text: str = ""
     phrase: str = ""  # the cue through the negated word, as written: "did not approve"
+    also: tuple[str, ...] = ()  # another reading of the target (the parse's head)
+
+    @property
+    def targets(self) -> frozenset[str]:
+        return frozenset(([self.target] if self.target else []) + list(self.also))
 
 
 @dataclass(frozen=True)
@@ -262,13 +271,18 @@ def _fold(word: str) -> list[str]:
 
 def terms(text: str) -> list[str]:
     """Content stems of a text with hyphenated compounds split and synonyms folded ("pre-war" -> before, war)."""
+    return list(_terms(text))
+
+
+@lru_cache(maxsize=8192)
+def _terms(text: str) -> tuple[str, ...]:
     out: list[str] = []
     for tok in _tokens(text):
         if tok.kind == "word":
             out.extend(_fold(tok.text))
         elif tok.kind in ("num", "acr"):
             out.append(tok.low.replace(",", "").replace(".", "") if tok.kind == "acr" else tok.low.replace(",", ""))
-    return out
+    return tuple(out)
 
 
 # --- extraction ------------------------------------------------------------------------------
@@ -374,6 +388,9 @@ def _quantities_and_dates(toks: list[_Tok], text: str) -> tuple[list[Quantity], 
         elif tok.kind == "word" and lows[i] in t.weekdays and tok.text[0].isupper():
             used[i] = True
             dates.append(DateRef(tok.text, "weekday", t.weekdays[lows[i]]))
+        elif tok.kind == "word" and lows[i] in t.seasons:
+            used[i] = True
+            dates.append(DateRef(tok.text, "season", t.seasons[lows[i]]))
 
     i = 0
     while i < len(toks):
@@ -385,7 +402,8 @@ def _quantities_and_dates(toks: list[_Tok], text: str) -> tuple[list[Quantity], 
         hit = None
         for n in (4, 3, 2, 1):
             ph = tuple(lows[i:i + n])
-            if len(ph) == n and (ph in t.fractions or ph in t.vague) and not any(used[i:i + n]):
+            if len(ph) == n and (ph in t.fractions or ph in t.vague) and not any(used[i:i + n]) \
+                    and not (i and lows[i - 1] == "at"):  # "at most": a bound, not "most" of something
                 hit = (n, ph)
                 break
         if hit:
@@ -442,6 +460,13 @@ def _quantities_and_dates(toks: list[_Tok], text: str) -> tuple[list[Quantity], 
                 parts = lows[j].split("-")
                 if all(p in t.numbers for p in parts):
                     current += sum(t.numbers[p] for p in parts)
+                elif parts[0] in t.numbers and j == i:  # "four-year", "nine-day": the number, then stop
+                    for p in parts:
+                        if p not in t.numbers:
+                            break
+                        current += t.numbers[p]
+                    j += 1
+                    break
                 elif lows[j] in ("a", "an") and j == i:
                     current = 1
                 elif lows[j] in t.scales and len(lows[j]) > 2 and j > i:
@@ -456,6 +481,9 @@ def _quantities_and_dates(toks: list[_Tok], text: str) -> tuple[list[Quantity], 
                 else:
                     break
                 j += 1
+            if j == i:  # "a" / "an" not followed by a number after all
+                i += 1
+                continue
             value = float(total + current)
             pct = percent_after(j)
             end = toks[j + pct - 1].end
@@ -474,6 +502,22 @@ def _quantities_and_dates(toks: list[_Tok], text: str) -> tuple[list[Quantity], 
             used[i] = True
         i += 1
     return qs, dates
+
+
+def _with_nouns(qs: list[Quantity], toks: list[_Tok], text: str) -> list[Quantity]:
+    """Each quantity with the content word after it, so "4 billion euros" is not compared with "eleven years"."""
+    out, cursor = [], 0
+    for q in qs:
+        at = text.find(q.text, cursor)
+        if at < 0:
+            out.append(q)
+            continue
+        cursor = at + len(q.text)
+        following = [t for t in toks if t.start >= cursor][:3]
+        noun = next((f[-1] for t in following if t.kind == "word" and t.low not in ("of", "the", "a", "an")
+                     for f in [_fold(t.text)] if f), "")
+        out.append(replace(q, noun=noun))
+    return out
 
 
 def _negation_target(toks: list[_Tok], i: int) -> tuple[str | None, str, int]:
@@ -495,32 +539,28 @@ def _negations(toks: list[_Tok], text: str, doc: Any = None) -> list[Negation]:
         cue = low in NEGATION_CUES or low.endswith("n't")
         if not cue or (low == "not" and i + 1 < len(toks) and toks[i + 1].low in ("only", "just")):
             continue
+        if low in ("no", "not") and i + 2 < len(toks) and toks[i + 1].low in ("more", "less", "fewer", "later", "earlier") \
+                and toks[i + 2].low == "than":
+            continue  # "no more than 739,000": a bound, not a negation
         if low == "no" and i + 1 < len(toks) and toks[i + 1].low == "one":
             low = "nobody"
-        target, target_text, end = None, "", tok.end
-        st = by_start.get(tok.start) if low.endswith("n't") is False else None
-        if st is None and low.endswith("n't"):  # spaCy splits "didn't" into "did" + "n't"
-            st = next((x for x in doc if x.idx > tok.start and x.idx < tok.end and x.dep_ == "neg"), None) if doc is not None else None
+        target, target_text, end = _negation_target(toks, i)
+        if target and low.endswith("n't") and text.rstrip().endswith("?") and (i == 0 or toks[i - 1].initial):
+            # "Why didn't the board approve ...?": the subject comes first, the negated verb after it
+            target, target_text, end = _negation_target(toks, next(
+                (j for j in range(i + 1, len(toks)) if toks[j].text == target_text), i))
+        also: list[str] = []
+        st = by_start.get(tok.start) if not low.endswith("n't") else (
+            next((x for x in doc if tok.start < x.idx < tok.end and x.dep_ == "neg"), None) if doc is not None else None)
         if st is not None:
-            head = None
-            if st.dep_ in ("neg", "det", "advmod", "preconj") and st.head is not st:
-                head = st.head
+            head = st.head if st.dep_ in ("neg", "det", "advmod", "preconj") and st.head is not st else None
             if st.lower_ == "without":
                 head = next((c for c in st.children if c.dep_ in ("pobj", "pcomp")), None)
             if head is not None and head.is_alpha:
-                folded = _fold(head.text)
-                if folded:
-                    target, target_text, end = folded[-1], head.text, max(tok.end, head.idx + len(head.text))
-        if target is None:
-            target, target_text, end = _negation_target(toks, i)
-            if target and low.endswith("n't") and toks[-1].end < len(text) and text.rstrip().endswith("?") \
-                    and (i == 0 or toks[i - 1].initial):
-                # "Why didn't the board approve ...?": the subject comes first, the negated verb after it
-                target, target_text, end = _negation_target(toks, next(
-                    (j for j in range(i + 1, len(toks)) if toks[j].text == target_text), i))
+                also = [x for x in _fold(head.text) if x != target][-1:]
         begin = toks[i - 1].start if i and toks[i - 1].low in _AUX and not low.endswith("n't") else tok.start
         phrase = " ".join(text[begin:end].split()) if end - begin < 60 else tok.text
-        out.append(Negation(tok.text, target, target_text, phrase))
+        out.append(Negation(tok.text, target, target_text, phrase, tuple(also)))
     return out
 
 
@@ -596,9 +636,19 @@ def _rare(toks: list[_Tok], entity_keys: set[str]) -> list[str]:
 
 def extract(text: str, doc: Any = None) -> Constraints:
     """The constraints of `text`; `doc` (a spaCy parse of the same text) sharpens entities and negation scope."""
+    return _extract_plain(text) if doc is None else _extract(text, doc)
+
+
+@lru_cache(maxsize=2048)
+def _extract_plain(text: str) -> Constraints:  # pinning asks about the same sentences again and again
+    return _extract(text, None)
+
+
+def _extract(text: str, doc: Any) -> Constraints:
     toks = _tokens(text)
     entities = _entities(toks, text, doc)
     quantities, dates = _quantities_and_dates(toks, text)
+    quantities = _with_nouns(quantities, toks, text)
     negations = _negations(toks, text, doc)
     return Constraints(entities=entities, quantities=quantities, dates=dates, negations=negations,
                        polar=_polar(toks, text, negations), rare=_rare(toks, {e.key for e in entities}), terms=terms(text))
@@ -617,10 +667,19 @@ class _Evidence:
 
 
 def _evidence(text: str, doc: Any = None) -> _Evidence:
+    return _evidence_plain(text) if doc is None else _make_evidence(text, doc)
+
+
+@lru_cache(maxsize=2048)
+def _evidence_plain(text: str) -> _Evidence:
+    return _make_evidence(text, None)
+
+
+def _make_evidence(text: str, doc: Any) -> _Evidence:
     c = extract(text, doc)
     dotless = re.sub(r"\b((?:[A-Za-z]\.){2,})", lambda m: m.group(1).replace(".", ""), text)
     return _Evidence(text, c, f" {entity_key(text)} ", dotless, frozenset(c.terms),
-                     frozenset(n.target for n in c.negations if n.target))
+                     frozenset(t for n in c.negations for t in n.targets))
 
 
 def _present(key: str, ev: _Evidence) -> bool:
@@ -672,16 +731,22 @@ def _quantity_met(q: Quantity, e: Quantity) -> bool:
     if q.kind != e.kind:
         return q.raw is not None and e.raw is not None and abs(q.raw - e.raw) <= 1e-9 * max(1.0, abs(q.raw))
     words = q.raw is None or e.raw is None  # a fraction or vague word on either side
+    if q.low < q.high or e.low < e.high:  # a vague range ("most", "dozens") is its own tolerance
+        return q.low <= e.high and e.low <= q.high
     if q.kind == "share":
         tol = 0.04 if (words or q.approx or e.approx) else max(q.unit, e.unit) / 2 + 1e-9
     else:
-        tol = 0.15 * max(abs(q.low), abs(e.low)) if (q.approx or e.approx) and not words else \
+        tol = 0.1 * max(abs(q.low), abs(e.low)) if (q.approx or e.approx) and not words else \
             max(q.unit, e.unit) / 2 + 1e-9 * max(1.0, abs(q.high))
     return q.low - tol <= e.high and e.low - tol <= q.high
 
 
-def _closest(q: Quantity, pool: Iterable[Quantity]) -> Quantity | None:
+def _closest(q: Quantity, pool: Iterable[Quantity], stems: frozenset[str] = frozenset()) -> Quantity | None:
+    """The evidence's quantity a wrong one stands in for: same kind, counting the same thing when
+    the claim says what it counts; None when the evidence never mentions that thing."""
     same = [e for e in pool if e.kind == q.kind]
+    if q.noun and same:
+        same = [e for e in same if e.noun == q.noun] or (same if q.noun in stems else [])
     if not same:
         return None
     return min(same, key=lambda e: abs((e.low + e.high) / 2 - (q.low + q.high) / 2))
@@ -704,7 +769,7 @@ def _date_met(d: DateRef, ev: _Evidence) -> bool:
 
 def _date_reason(d: DateRef, ev: _Evidence) -> str:
     kinds = {"day": ("day", "month"), "month": ("month", "day"), "year": ("year",), "decade": ("decade", "year"),
-             "weekday": ("weekday",)}[d.kind]
+             "weekday": ("weekday",), "season": ("season",)}[d.kind]
     other = next((e for e in ev.c.dates if e.kind in kinds), None)
     return f"the passage says '{other.text}', not '{d.text}'" if other else f"'{d.text}' is not in the passage"
 
@@ -745,29 +810,32 @@ def unmet(first: str, evidence: str, *, passage: str = "", mode: Mode = "claim",
         add(f"'{ent.text}' is not in the passage")
     for q in c.quantities:
         if not any(_quantity_met(q, e) for e in ev.c.quantities):
-            other = _closest(q, ev.c.quantities)
+            other = _closest(q, ev.c.quantities, ev.stems)
             add(f"the passage says '{other.text}', not '{q.text}'" if other else f"'{q.text}' is not in the passage")
     for d in c.dates:
         if not _date_met(d, ev):
             add(_date_reason(d, ev))
     yes_no = mode == "question" and bool(re.match(r"\s*(?:%s)\b" % "|".join(_AUX), first, re.I))
     polar_targets = {t for p in c.polar for t in _fold(p.text.split()[-1])}
+    claim_stems = set(c.terms)
     for n in c.negations:
-        if n.target and n.target in ev.neg_targets:
+        if n.targets & ev.neg_targets:
             continue
-        said = n.target is not None and n.target in ev.stems
+        if any(m.targets & claim_stems for m in ev.c.negations):
+            continue  # both negate, and what the evidence negates is in the claim ("no new case" / "not recorded a new case")
+        said = bool(n.targets & ev.stems)
         if mode == "question":
             if said and not ev.c.negations and not yes_no:
                 add(f"the passage does not say '{n.text}'")
             continue
-        if said or (not ev.c.negations and n.target not in polar_targets):
+        if said or (not ev.c.negations and not (n.targets & polar_targets)):
             add(f"the passage does not say '{n.text}'")
     if mode == "claim":
-        claim_stems = set(c.terms)
-        claim_neg_targets = {n.target for n in c.negations if n.target}
+        claim_neg_targets = {t for n in c.negations for t in n.targets}
         for n in ev.c.negations:
-            if n.target and n.target in claim_stems and n.target not in claim_neg_targets and not c.negations:
+            if n.target and n.target in claim_stems and not (n.targets & claim_neg_targets) and not c.negations:
                 add(f"the passage says '{n.phrase}'")
+    _prefix_negations(c, ev, add)
     for p in ([] if yes_no else c.polar):
         pool = [e for e in ev.c.polar if e.axis == p.axis]
         if not pool:
@@ -788,6 +856,17 @@ def unmet(first: str, evidence: str, *, passage: str = "", mode: Mode = "claim",
             if not _present(k, wide) and not (set(_fold(word)) & wide.stems):
                 add(f"'{word}' is not in the passage")
     return reasons
+
+
+def _prefix_negations(c: Constraints, ev: _Evidence, add: Callable[[str], None]) -> None:
+    """"vaccinated" where the evidence says "unvaccinated", and the reverse (prefixes in antonyms.toml)."""
+    written = {stem(w): w for w in re.findall(r"[^\W\d_]+", ev.text)}
+    for term in set(c.terms):
+        for pre in tables().negating_prefixes:
+            if term.startswith(pre) and term[len(pre):] in ev.stems and term not in ev.stems:
+                add(f"the passage says '{written.get(term[len(pre):], term[len(pre):])}'")
+            elif pre + term in ev.stems and term not in ev.stems:
+                add(f"the passage says '{written.get(pre + term, pre + term)}'")
 
 
 def unmet_question(question: str, evidence: str, *, passage: str = "", nlp: Parser | None = None) -> list[str]:
