@@ -36,14 +36,51 @@ def _sentence_spans_cached(text: str, lang: str) -> tuple[tuple[int, int], ...]:
             continue
         s, e = int(b["start_index"]), int(b["end_index"])
         # sentencex may put several paragraphs in one "sentence" when punctuation is missing
-        for ps, pe in _split_on_blank_lines(text, s, e):
-            while ps < pe and text[ps].isspace():
-                ps += 1
-            while pe > ps and text[pe - 1].isspace():
-                pe -= 1
-            if pe > ps:
-                spans.append((ps, pe))
+        for bs, be in _split_on_blank_lines(text, s, e):
+            for ps, pe in _split_after_headings(text, bs, be):
+                while ps < pe and text[ps].isspace():
+                    ps += 1
+                while pe > ps and text[pe - 1].isspace():
+                    pe -= 1
+                if pe > ps:
+                    spans.append((ps, pe))
     return tuple(spans)
+
+
+HEADING_MAX_WORDS = 10
+_TERMINAL = ".!?:;,\"'”’)…"
+
+
+def _split_after_headings(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut after a heading line that runs into the next sentence ("The glob files\nThe globs2 file is ...").
+
+    PDF text (pypdf) puts a section heading on its own line with no full stop, and the sentence
+    segmenter joins it to the following sentence. A heading here is a short line (at most
+    `HEADING_MAX_WORDS` words, clearly shorter than the line after it) without closing
+    punctuation, that opens the span or follows a line ending a sentence, and is followed by a line
+    starting with a capital, a digit or a bullet.
+    """
+    lines: list[tuple[int, int]] = []
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        stop = end if nl < 0 else nl
+        lines.append((pos, stop))
+        pos = stop + 1
+    if len(lines) < 2:
+        return [(start, end)]
+    out: list[tuple[int, int]] = []
+    cut = start
+    for k in range(len(lines) - 1):
+        ls, le = lines[k]
+        line, after = text[ls:le].strip(), text[lines[k + 1][0]:lines[k + 1][1]].strip()
+        before_ok = k == 0 or text[lines[k - 1][0]:lines[k - 1][1]].rstrip()[-1:] in ".!?:"
+        if (line and after and before_ok and line[-1] not in _TERMINAL and len(line.split()) <= HEADING_MAX_WORDS
+                and len(line) < 0.7 * len(after) and (after[0].isupper() or after[0].isdigit() or after[0] in "•-–*")):
+            out.append((cut, le))
+            cut = lines[k + 1][0]
+    out.append((cut, end))
+    return out
 
 
 def _split_on_blank_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:

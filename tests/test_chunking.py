@@ -57,3 +57,17 @@ def test_a_single_huge_line_without_punctuation_is_split() -> None:
 def test_chunks_keep_document_metadata() -> None:
     c = chunk_document(_doc())[0]
     assert (c.doc_id, c.title, c.source, c.content_hash) == ("folder/a.txt", "A", "folder/a.txt", "h")
+
+
+def test_a_pdf_heading_line_ends_a_sentence_instead_of_running_into_the_next() -> None:
+    text = ("Matching rules follow.\nThe glob files\nThe globs2 file is a list of lines, each holding a weight and a glob.\n"
+            "Otherwise, start by doing a glob match of the filename.")
+    sentences = [text[s:e] for s, e in sentence_spans(text)]
+    assert "The glob files" in sentences
+    assert any(x.startswith("The globs2 file is a list") for x in sentences)
+
+
+def test_a_wrapped_pdf_line_is_not_taken_for_a_heading() -> None:
+    text = ("The council approved the budget after a long debate about the\n"
+            "Harbor Authority and its plans for the northern breakwater and the ferry terminal.")
+    assert [text[s:e] for s, e in sentence_spans(text)] == [text]
