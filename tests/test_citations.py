@@ -55,3 +55,47 @@ def test_citations_are_renumbered_in_order_of_use() -> None:
 def test_markers_after_the_full_stop_stay_with_their_sentence() -> None:
     assert split_claims("Russia demanded guarantees. [1] The ruble rebounded. [2]") == [
         "Russia demanded guarantees. [1]", "The ruble rebounded. [2]"]
+
+
+BULLETS = ("The globs2 file is a list of lines.\n• Otherwise, start by doing a glob match of the filename.\n"
+           "• Keep the longest match.")
+
+
+def test_a_verbatim_quote_spanning_bullet_lines_is_one_claim() -> None:
+    chunk = Chunk(chunk_id="c2", doc_id="spec.pdf", ordinal=0, start=0, end=len(BULLETS), text=BULLETS, title="Spec")
+    passage = Passage(chunk=chunk, score=1.0)
+    cite = citation_for(1, passage, 0, len(BULLETS), 1.0)
+    answer = BULLETS[:-1] + " [1]."
+    r = check_answer(answer, [cite], [passage], lexical_support, 0.5)
+    assert r.warnings == [] and r.dropped == [] and r.citations == [cite]
+    assert r.answer == answer
+
+
+def test_split_claims_keeps_a_given_verbatim_text_whole() -> None:
+    assert split_claims("Intro here [2]. " + BULLETS + " [1]", [BULLETS]) == ["Intro here [2].", BULLETS + " [1]"]
+
+
+def _judge(claim: str, quote: str, passage: str):  # noqa: ANN202 - a stand-in for SupportChecker.judge
+    from assistant.answer.support import SupportChecker
+    from tests.conftest import HashEmbedder
+
+    return SupportChecker(HashEmbedder(), spacy_model="").judge(claim, quote, passage)
+
+
+def test_a_dropped_claim_is_reported_with_its_reason_and_passage_number() -> None:
+    r = check_answer("Oslo demanded written guarantees from the U.S. about Iran [1].", [_cite(1, 0, 60)], [_passage()],
+                     lexical_support, 0.5, judge=_judge)
+    assert r.answer == "" and r.warnings == ["dropped: 'Oslo' is not in passage [1]"]
+    assert r.dropped == [{"claim": "Oslo demanded written guarantees from the U.S. about Iran.",
+                          "reason": "'Oslo' is not in passage [1]"}]
+
+
+def test_the_opposite_is_named_in_the_warning() -> None:
+    r = check_answer("The ruble later fell [1].", [_cite(1, 61, len(TEXT))], [_passage()], lexical_support, 0.5,
+                     judge=_judge)
+    assert r.warnings == ["dropped: passage [1] says the opposite ('rebounded')"]
+
+
+def test_an_uncited_sentence_is_in_the_dropped_list() -> None:
+    r = _check("Russia demanded guarantees [1]. Iran is a democracy.", [_cite(1, 0, 60)])
+    assert r.dropped == [{"claim": "Iran is a democracy.", "reason": "it cites no passage"}]

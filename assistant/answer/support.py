@@ -173,6 +173,8 @@ def _frames(doc: Any) -> list[_Frame]:
                 others.append(next((g for g in c.children if g.dep_ == "pobj"), c))
             elif c.dep_ == "prep":
                 others.extend(g for g in c.children if g.dep_ == "pobj")
+        if obj is not None:  # "demanded guarantees from the U.S.": the object's own prepositional objects
+            others.extend(g for c in obj.children if c.dep_ == "prep" for g in c.children if g.dep_ == "pobj")
         if subj is not None and subj.tag_ in ("WDT", "WP") and tok.dep_ == "relcl":
             subj = tok.head  # "the river, which feeds the canals": the river feeds
         head = tok
@@ -197,7 +199,7 @@ def _same(a: _Arg | None, b: _Arg | None) -> bool:
 
 
 def _pronoun(a: _Arg | None) -> bool:
-    return a is None or bool(a.keys) and a.keys <= _PRONOUNS
+    return a is None or not a.names and bool(a.keys) and a.keys <= _PRONOUNS
 
 
 def role_mismatch(claim_doc: Any, quote_doc: Any) -> str:
