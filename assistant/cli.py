@@ -242,30 +242,64 @@ def ask(
     author: Annotated[Optional[str], typer.Option("--author", help="Only articles by an author matching this.")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="Only articles published on/after YYYY-MM-DD.")] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="Only articles published on/before YYYY-MM-DD.")] = None,
+    cont: Annotated[bool, typer.Option("-c", "--continue", help="Continue the most recent conversation (follow-ups use its turns).")] = False,
+    cid: Annotated[Optional[str], typer.Option("--cid", help="Continue the conversation with this id (see `assistant conversations`).")] = None,
     llm_url: LlmUrl = None, llm_model: LlmModel = None,
     index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
 ) -> None:
-    """Answer one question with numbered citations (or the JSON answer record)."""
+    """Answer one question with numbered citations (or the JSON answer record). Every question is
+    kept as a conversation turn; -c or --cid ID asks it as a follow-up of that conversation."""
+    from assistant.conversations import ConversationError, ConversationStore
     from assistant.retrieval import Filters
 
     settings = _settings(index_dir, chroma_url, chroma_token, verbose, k=k, answerer=answerer,
                          llm_base_url=llm_url, llm_model=llm_model)
     engine = _engine(settings)
+    store = None
+    conversation = None
+    history: list = []
+    try:
+        store = ConversationStore.for_settings(settings)
+        if cid:
+            if not store.exists(cid):
+                _fail(f"no conversation {cid!r} (see `assistant conversations`)")
+            conversation = cid
+        elif cont:
+            conversation = store.latest()
+        if conversation:
+            history = store.history(conversation, settings.history_turns)
+    except ConversationError as exc:
+        if cid or cont:
+            _fail(str(exc))
+        err.print(f"[yellow]warning:[/yellow] {escape(str(exc))}; this question is not kept")
+        store = None
     with _errors():
         filters = Filters(doc_ids=doc, author=author, since=since, until=until)
         if not as_json and settings.answerer == "llm" and out.is_terminal:
             ans = None
-            for item in engine.ask_stream(question, filters=filters):
+            for item in engine.ask_stream(question, filters=filters, history=history):
                 if isinstance(item, str):
                     err.print(item, end="", style="dim")
                 else:
                     ans = item
             err.print()
         else:
-            ans = engine.ask(question, filters=filters)
+            ans = engine.ask(question, filters=filters, history=history)
+    if store is not None:
+        try:
+            conversation = conversation or store.new(ans.question)
+            store.add(conversation, ans)
+        except ConversationError as exc:
+            err.print(f"[yellow]warning:[/yellow] {escape(str(exc))}")
+            conversation = None
     if as_json:
-        out.print_json(json.dumps(ans.to_dict(), ensure_ascii=False))
+        record = ans.to_dict()
+        if conversation:
+            record = {"conversation": conversation, **record}
+        out.print_json(json.dumps(record, ensure_ascii=False))
     else:
+        if ans.standalone_question and ans.standalone_question != ans.question:
+            err.print(f"searched for: {escape(ans.standalone_question)}")
         _print_answer(ans)
 
 
@@ -277,7 +311,7 @@ def batch(
     index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
 ) -> None:
     """Answer a file of questions, one JSON record per input line, in order."""
-    from assistant.batch import answered_ids, parse_questions, run_batch
+    from assistant.batch import answered_records, parse_questions, run_batch
 
     settings = _settings(index_dir, chroma_url, chroma_token, verbose, k=k, answerer=answerer,
                          llm_base_url=llm_url, llm_model=llm_model)
@@ -285,7 +319,7 @@ def batch(
     with _errors():
         lines = sys.stdin.read().splitlines() if str(questions) == "-" else questions.read_text(encoding="utf-8", errors="replace").splitlines()
         items = list(parse_questions(lines))
-        skip = answered_ids(output) if output else set()
+        skip = answered_records(output) if output else {}
         sink = open(output, "a", encoding="utf-8") if output else sys.stdout
         show = output is not None and err.is_terminal
         try:
@@ -293,7 +327,7 @@ def batch(
                 from rich.progress import Progress
 
                 with Progress(console=err, transient=True) as progress:
-                    task = progress.add_task("answering", total=len(items) - len(skip & {q.id for q in items}))
+                    task = progress.add_task("answering", total=len(items) - len(skip.keys() & {q.id for q in items}))
                     counts = run_batch(engine, items, sink, skip, answerer=settings.answerer,
                                        on_done=lambda q, r: progress.advance(task))
             else:
@@ -326,6 +360,9 @@ def eval_(
     out.print(f"questions {d['questions']} ({d['answerable']} answerable), k={d['k']}")
     for key in ("recall_at_k", "citation_recall", "mrr", "answer_hit", "false_abstain", "abstain_correct"):
         out.print(f"  {key:<16} {d[key]:.3f}")
+    for group, metrics in d.get("conversations", {}).items():
+        out.print(f"  {group} ({metrics['turns']} turns): " + ", ".join(
+            f"{key} {v:.3f}" for key, v in metrics.items() if key != "turns"))
     if detail:
         for row in report.per_question:
             out.print(f"  {json.dumps(row)}")
@@ -351,6 +388,33 @@ def sources(
     table = Table("title", "authors", "date", "passages", "file", box=None, pad_edge=False)
     for r in rows:
         table.add_row(r.title, ", ".join(r.authors), r.published or "", str(r.chunks), r.source)
+    out.print(table)
+
+
+@app.command()
+def conversations(
+    as_json: AsJson = False, verbose: Verbose = False,
+) -> None:
+    """List the kept conversations (newest first): id, turns, last update, first question."""
+    from assistant.conversations import ConversationError, ConversationStore
+
+    settings = _settings(verbose=verbose)
+    try:
+        rows = ConversationStore.for_settings(settings).list()
+    except ConversationError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        out.print_json(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
+        return
+    if not rows:
+        err.print("no conversations yet; `assistant ask \"…\"` starts one, `ask -c` continues it")
+        return
+    from rich.table import Table
+
+    table = Table("id", "turns", "updated", "first question", box=None, pad_edge=False)
+    for r in rows:
+        table.add_row(r.id, str(r.turns), r.updated, r.title)
     out.print(table)
 
 

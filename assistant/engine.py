@@ -18,16 +18,20 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from assistant.answer.about import AuthorIndex, Library, answer_about, merge_filters, question_filters
+from assistant.answer.about import kind_of as about_kind
+from assistant.answer.answerability import WordVectors, check_answerable
 from assistant.answer.citations import check_answer, markers_of
 from assistant.answer.extractive import NOT_FOUND, answer_extractive
 from assistant.answer.llm import LLMAnswerer, LLMError
 from assistant.answer.support import SupportChecker, load_second_opinion
 from assistant.config import Settings
+from assistant.conversation import condense, prefer_conversation
 from assistant.embeddings import Embedder, EmbeddingCache, make_embedder, make_reranker
 from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, expected_build, index_lock,
                                update_lexical)
 from assistant.lexical import LexicalIndex
-from assistant.records import Answer, Citation, Document, IndexReport, Passage, SourceInfo
+from assistant.records import Answer, Chunk, Citation, Document, IndexReport, Passage, SourceInfo, Turn
 from assistant.retrieval import Filters, HybridRetriever
 from assistant.store import ManifestEntry, Store, StoreError, release_clients, version_of
 from assistant.swap import recover_swap, swap_in
@@ -36,6 +40,7 @@ MAX_QUESTION_CHARS = 2000
 NO_INDEX = "No articles are indexed yet. Add some with `assistant index PATH` (or ctrl+r in the chat)."
 EMPTY_QUESTION = "Please type a question."
 SUPPORT_CACHE_SIZE = 4096  # texts whose vectors (and parses) the claim check keeps
+FOLLOWUP_EXTRA = 5  # a follow-up retrieves this many more passages, for the conversation's articles to compete
 
 __all__ = ["Engine", "Filters", "Answer", "StoreError", "LLMError"]
 
@@ -420,18 +425,19 @@ class Engine:
         return checker
 
     def ask(self, question: str, k: int | None = None, answerer: str | None = None,
-            filters: Filters | None = None) -> Answer:
+            filters: Filters | None = None, history: Sequence[Turn] | None = None) -> Answer:
         result: Answer | None = None
-        for item in self.ask_stream(question, k, answerer, filters):
+        for item in self.ask_stream(question, k, answerer, filters, history=history):
             if isinstance(item, Answer):
                 result = item
         assert result is not None
         return result
 
     def ask_stream(self, question: str, k: int | None = None, answerer: str | None = None,
-                   filters: Filters | None = None) -> Iterator[str | Answer]:
-        """Yield the LLM's text as it streams (nothing for the extractive answerer), then the
-        checked `Answer`, which is what the user must be shown in the end."""
+                   filters: Filters | None = None, history: Sequence[Turn] | None = None) -> Iterator[str | Answer]:
+        """The pipeline: condense (a follow-up against `history`, the conversation's earlier turns)
+        -> retrieve -> answer -> check. Yield the LLM's text as it streams (nothing for the
+        extractive answerer), then the checked `Answer`, which is what the user must be shown."""
         kind = answerer or self.settings.answerer
         if kind not in ("extractive", "llm"):
             raise ValueError(f"unknown answerer {kind!r} (use extractive or llm)")
@@ -448,24 +454,71 @@ class Engine:
             yield Answer(question=question, answer=NO_INDEX, answerer=kind, answered=False, warnings=warnings)
             return
         t0 = time.perf_counter()
-        q_vec = self.embedder.encode([text])[0]
-        passages = retriever.retrieve(text, k or self.settings.k, filters, query_vector=q_vec)
+        history = list(history or [])[-self.settings.history_turns:] if self.settings.history_turns > 0 else []
+        about = answer_about(text, history, self._library(), filters) if about_kind(text) else None
+        if about is not None:
+            about.question, about.warnings = question, warnings + about.warnings
+            about.timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000, "answer_ms": 0.0}
+            yield about
+            return
+        condensed = condense(text, history, self.settings, kind, self._chat_model)
+        warnings.extend(condensed.warnings)
+        filters = merge_filters(filters, question_filters(text, self._author_index()))
+        kk = k or self.settings.k
+        search = condensed.standalone
+        q_vec = self.embedder.encode([search])[0]
+        boost = condensed.followup and bool(condensed.docs)
+        passages = retriever.retrieve(condensed.lexical_query or search, kk + FOLLOWUP_EXTRA if boost else kk, filters,
+                                      query_vector=q_vec)
+        if boost:
+            passages = prefer_conversation(passages, condensed.docs, kk)
         t1 = time.perf_counter()
         answer = None
         if kind == "llm" and passages:
             try:
                 pieces: list[str] = []
-                for piece in self._llm().stream(text, passages):
+                for piece in self._llm().stream(search, passages):
                     pieces.append(piece)
                     yield piece
                 answer = self._checked_llm_answer(question, "".join(pieces), passages, warnings)
             except LLMError as exc:
                 warnings.append(f"{exc}; showing the extractive answer instead")
         if answer is None:
-            answer = self._extractive(question, text, passages, q_vec, warnings)
+            answer = self._extractive(question, condensed.answer_text, passages, q_vec, warnings)
+        if self.settings.answerability and answer.answered:
+            answer = self._answerable(answer, text, passages)
+        answer.standalone_question = search
         answer.timings = {"retrieve_ms": (t1 - t0) * 1000, "answer_ms": (time.perf_counter() - t1) * 1000}
         answer.passages = passages
         yield answer
+
+    def _library(self) -> Library:
+        """What metadata answers read (`answer/about.py`)."""
+        return Library(sources=self.sources, chunks=self._doc_chunks,
+                       retrieve=lambda q, kk, f: self.retrieve(q, kk, f))
+
+    def _doc_chunks(self, doc_id: str) -> list[Chunk]:
+        """A document's live chunks in text order (metadata answers cite them)."""
+        entry = self._manifest.get(doc_id)
+        if entry is None or self._store is None:
+            return []
+        return sorted(self._store.get_chunks(entry.chunk_ids).values(), key=lambda c: c.start)
+
+    def _author_index(self) -> AuthorIndex:
+        """Indexed authors by name and surname, rebuilt when the manifest is replaced."""
+        cached = getattr(self, "_authors_cache", None)
+        if cached is None or cached[0] is not self._manifest:
+            cached = (self._manifest, AuthorIndex.of(a for e in self._manifest.values() for a in e.authors))
+            self._authors_cache = cached
+        return cached[1]
+
+    def _answerable(self, answer: Answer, question: str, passages: list[Passage]) -> Answer:
+        """The answerability check (`answer/answerability.py`) on the question's own words, not the
+        conversation's context."""
+        vectors = getattr(self, "_word_vectors", None)
+        if vectors is None:
+            vectors = self._word_vectors = WordVectors(self.embedder.encode)
+        return check_answerable(answer, question, passages, vectors)
 
     def _llm(self) -> LLMAnswerer:
         return LLMAnswerer(self.settings, self._chat_model)
