@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from assistant.answer.citations import STOPWORDS, content_terms
+from assistant.answer.constraints import extract
 from assistant.records import Passage, Turn
 
 if TYPE_CHECKING:
@@ -37,9 +38,6 @@ TURN_DECAY = 0.5  # an older turn's terms count this fraction of the next newer 
 BOOST = 0.06  # added to the fused score of passages from articles the conversation cited
 
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*\.?", re.UNICODE)
-_CAP_SEQ = re.compile(
-    r"\b(?:[A-Z][\w’'.-]*|[A-Z]\.(?:[A-Z]\.)+)(?:\s+(?:(?:of|de|van|von|der|da|al|la|le|del|the|and|&)\s+)?"
-    r"(?:[A-Z][\w’'.-]*|[A-Z]\.(?:[A-Z]\.)+))*")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 
 
@@ -96,38 +94,11 @@ class Condensed:
 
 # --- recognising a follow-up ----------------------------------------------------------------
 
-def names(text: str) -> list[str]:
-    """Capitalised word runs that are not just a sentence's first word ("Russia", "North Korea",
-    "U.S."): the names a follow-up may lean on. Salience only; matching lives in constraints.py."""
-    out: list[str] = []
-    for m in _CAP_SEQ.finditer(text):
-        phrase = m.group(0).strip(" .'’") if not re.fullmatch(r"(?:[A-Z]\.)+", m.group(0)) else m.group(0)
-        words = phrase.split()
-        start = m.start()
-        before = text[:start].rstrip()
-        sentence_start = not before or before[-1] in ".!?\n\"“:"
-        while words and (words[0].lower() in STOPWORDS or words[0].lower() in load_rules().generic
-                         or (sentence_start and words[0].lower() in _COMMON_OPENERS)):
-            words = words[1:]
-            sentence_start = False
-        while words and words[-1].lower() in {"of", "de", "the", "and", "&"}:
-            words = words[:-1]
-        if not words or (len(words) == 1 and (words[0] in {"I", "A"} or words[0].lower() in _CALENDAR)):
-            continue
-        phrase = " ".join(words)
-        if phrase not in out:
-            out.append(phrase)
-    return out
-
-
-# capitalised only because they open a sentence; never names
-_COMMON_OPENERS = frozenset("""according after although as at before but by despite during even for from given however if in
-instead meanwhile moreover nevertheless now once since so still that the then there these this those though thus to
-under unlike until upon when where whereas while with yet""".split())
-
-
-_CALENDAR = frozenset("""monday tuesday wednesday thursday friday saturday sunday january february march april may june
-july august september october november december""".split())
+def names(text: str, weak: bool = True) -> list[str]:
+    """The names in `text` ("Russia", "North Korea", "U.S."), as `constraints.extract` finds them;
+    `weak=False` leaves out a lone capitalised word that merely opens a sentence."""
+    return list(dict.fromkeys(e.text.strip(" .'’") if not re.fullmatch(r"(?:[A-Z]\.)+", e.text) else e.text
+                              for e in extract(text).entities if weak or not e.weak))
 
 
 def _tokens(text: str) -> list[str]:
@@ -217,7 +188,7 @@ def salient_terms(history: Sequence[Turn], exclude: Sequence[str] = ()) -> list[
             add(w, 2.0 * weight)
         if turn.answered:
             for c in turn.citations:
-                for n in names(c.quote):
+                for n in names(c.quote, weak=False):
                     add(n, 0.7 * weight)
                 for n in _NUMBER.findall(asked):
                     add(n, 0.5 * weight)
