@@ -185,7 +185,7 @@ def test_a_missing_parser_package_is_reported_once_and_the_check_goes_on(caplog:
 
 def test_a_pipeline_that_is_not_english_with_a_parser_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = types.ModuleType("fake_pipeline_pkg")
-    fake.load = lambda: types.SimpleNamespace(meta={"lang": "de", "spacy_version": ">=3.8"},  # type: ignore[attr-defined]
+    fake.load = lambda **kw: types.SimpleNamespace(meta={"lang": "de", "spacy_version": ">=3.8"},  # type: ignore[attr-defined]
                                               pipe_names=["tok2vec", "ner"])
     monkeypatch.setitem(sys.modules, "fake_pipeline_pkg", fake)
     with pytest.raises(ParserError, match="not an English pipeline"):
