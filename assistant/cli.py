@@ -21,7 +21,7 @@ from assistant.config import ConfigError, Settings, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Cited answers from a folder of articles: every sentence carries a checkable citation.")
-out = Console(soft_wrap=False, highlight=False)
+out = Console(soft_wrap=True, highlight=False)  # answers and quotes are never broken into lines by us
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # a message is one line, however long
 
 DEFAULT_DOCS = Path("examples/articles")
