@@ -538,8 +538,12 @@ class Engine:
         return Answer(question=question, answer=body, citations=citations, answerer="extractive",
                       answered=answered, warnings=warnings, dropped=dropped if answered else [])
 
-    def _checked_llm_answer(self, question: str, raw: str, passages: list[Passage], warnings: list[str]) -> Answer | None:
-        """Pin each claim to the passage sentence that supports it, then run the claim check."""
+    def _checked_llm_answer(self, question: str, raw: str, passages: list[Passage], warnings: list[str],
+                            dropped: list[dict[str, str]] | None = None) -> Answer | None:
+        """Pin each claim to the passage sentence that supports it, then run the claim check.
+
+        None when no claim survives (the caller falls back to the extractive answer); the claims
+        dropped on the way are then added to `dropped`, for the fallback answer to show."""
         raw = raw.strip()
         if raw.rstrip(".") == NOT_FOUND.rstrip(".") or NOT_FOUND.lower() in raw.lower() and not markers_of(raw):
             return Answer(question=question, answer=NOT_FOUND, answerer="llm", answered=False, warnings=warnings)
@@ -551,6 +555,8 @@ class Engine:
         warnings.extend(checked.warnings)
         if not checked.citations:
             warnings.append("the model's answer had no supported sentence; showing the extractive answer instead")
+            if dropped is not None:
+                dropped.extend(checked.dropped)
             return None
         return Answer(question=question, answer=checked.answer, citations=checked.citations, answerer="llm",
                       answered=True, warnings=warnings, dropped=checked.dropped)
