@@ -180,3 +180,32 @@ def test_russia_followups_stay_on_russia_and_who_wrote_it_cites_the_article(real
     (c,) = who.citations
     assert c.doc_id.endswith("001_50b5931fce3d88c2.txt") and c.title in who.answer
     assert real_engine.document(c.doc_id).text[c.start:c.end] == c.quote
+
+
+# --- the LLM rewrite through the engine, against a scripted OpenAI-compatible server ---------
+
+@pytest.mark.slow
+def test_an_endpoint_fault_while_condensing_falls_back_to_the_offline_rewrite(engine: Engine) -> None:
+    from tests.llm_server import Reply, ScriptedServer
+
+    first = engine.ask("When was the Valbonne river dam completed?")
+    with ScriptedServer() as script:
+        script.replies = [Reply(status=500), Reply(text="The reservoir would take two winters to fill [1].")]
+        engine.settings = engine.settings.replace(llm_base_url=script.url, llm_timeout=5.0, llm_retries=0)
+        ans = engine.ask("How long will it take to fill?", answerer="llm", history=[Turn.of(first)])
+    assert "Valbonne" in ans.standalone_question
+    assert sum("searched offline" in w for w in ans.warnings) == 1
+
+
+@pytest.mark.slow
+def test_the_models_rewrite_is_what_is_searched_for(engine: Engine) -> None:
+    from tests.llm_server import Reply, ScriptedServer
+
+    first = engine.ask("When was the Valbonne river dam completed?")
+    with ScriptedServer() as script:
+        script.replies = [Reply(text="How long will it take to fill the Valbonne dam reservoir?"),
+                          Reply(text="The reservoir would take two winters to fill [1].")]
+        engine.settings = engine.settings.replace(llm_base_url=script.url, llm_timeout=5.0, llm_retries=0)
+        ans = engine.ask("How long will it take to fill?", answerer="llm", history=[Turn.of(first)])
+        assert "Valbonne" in str(script.requests[0]["messages"])
+    assert ans.standalone_question == "How long will it take to fill the Valbonne dam reservoir?"
