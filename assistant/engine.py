@@ -18,7 +18,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from assistant.answer.about import AuthorIndex, Library, answer_about, merge_filters, question_filters
+from assistant.answer.about import (AuthorIndex, Library, answer_about, merge_filters, question_filters,
+                                    strip_constraints)
 from assistant.answer.about import kind_of as about_kind
 from assistant.answer.answerability import WordVectors, check_answerable
 from assistant.answer.citations import check_answer, markers_of
@@ -461,9 +462,11 @@ class Engine:
             about.timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000, "answer_ms": 0.0}
             yield about
             return
+        found = question_filters(text, self._author_index())  # "What did Bartlett write about X?"
+        filters = merge_filters(filters, found)
+        text = strip_constraints(text, found)
         condensed = condense(text, history, self.settings, kind, self._chat_model)
         warnings.extend(condensed.warnings)
-        filters = merge_filters(filters, question_filters(text, self._author_index()))
         kk = k or self.settings.k
         search = condensed.standalone
         q_vec = self.embedder.encode([search])[0]

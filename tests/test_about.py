@@ -41,6 +41,8 @@ def assert_exact(engine: Engine, ans) -> None:  # noqa: ANN001
     ("Who wrote it?", "author"), ("Who wrote that article?", "author"), ("Who is the author of the article about dams?", "author"),
     ("When was it published?", "date"), ("When was the article about the ferry published?", "date"),
     ("Which articles are about ferries?", "list"), ("What has Sam Lee written?", "list"), ("articles since March 2024", "list"),
+    ("What has Sam Lee written about strikes?", "list"), ("What did Sam Lee write?", "list"),
+    ("What did Bartlett write about Venezuela?", None),
     ("Who wrote the letter to the ministry?", None), ("When was the dam completed?", None),
     ("When were the rules published?", None), ("Who paid for the dam?", None),
 ])

@@ -171,6 +171,25 @@ def question_filters(question: str, authors: AuthorIndex) -> Filters | None:
     return Filters(author=author, since=dates.since if dates else None, until=dates.until if dates else None)
 
 
+def strip_constraints(question: str, found: Filters | None) -> str:
+    """The question without the author and date constraints that became filters ("What did
+    Bartlett write about Venezuela?" -> "What about Venezuela?"): the filter does their job, and
+    their words would only pull retrieval and the answer check toward bylines no body text holds."""
+    if found is None:
+        return question
+    text = question
+    if found.author:
+        for form in sorted({found.author, found.author.split()[-1]}, key=len, reverse=True):
+            text = re.sub(rf"\b{re.escape(form)}(?:['’]s)?\b", " ", text)
+        text = re.sub(r"\b(?:did|does|do|has|have|had)?\s*\b(?:write|wrote|written|writes|publish|published|say|said)\b",
+                      " ", text, flags=re.I)
+        text = re.sub(r"\bby\s+(?=[?.!,]|$)", " ", text)
+    if found.since or found.until:
+        text = _DATE_PHRASE.sub(lambda m: m.group(0)[: m.start("op") - m.start()], text)
+    text = " ".join(text.split()).replace(" ?", "?")
+    return text if topic_terms(text) else question
+
+
 def merge_filters(given: Filters | None, found: Filters | None) -> Filters | None:
     """The caller's filters win; the question's fill in what they leave open."""
     if found is None:
@@ -193,6 +212,8 @@ def kind_of(question: str) -> str | None:
             return "author"
     if _WHEN.search(q) and _WHEN_PUBLISHED.search(q) and (_IT.search(q) or re.search(_ARTICLE_WORDS, q, re.I)):
         return "date"
+    if re.match(r"\s*what\s+(?:did|does|do)\s+.+?\s+(?:write|publish|say)\b", q, re.I) and _TOPIC.search(q):
+        return None  # "What did Bartlett write about Venezuela?": the content, from Bartlett's articles
     if _LIST.search(q):
         return "list"
     if re.match(rf"^\s*(?:{_ARTICLE_WORDS}|anything)\b.*\b(?:since|after|before|until|from|in)\s+{_DATE}", q, re.I):
