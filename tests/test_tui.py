@@ -1,6 +1,9 @@
 """The Textual chat driven by its Pilot, with the real bundled model and a real index."""
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -9,7 +12,8 @@ import pytest
 from assistant.engine import Engine
 from assistant.tui.app import ChatApp
 from assistant.tui.screens import ArticleScreen, HelpScreen
-from assistant.tui.widgets import AnswerMessage, EmptyIndexNotice, SourceItem, SourcesPanel
+from assistant.tui.widgets import (AnswerMessage, ConversationDivider, EmptyIndexNotice, QuestionMessage, SourceItem,
+                                   SourcesPanel)
 
 pytestmark = pytest.mark.slow
 SIZE = (120, 40)
@@ -20,14 +24,15 @@ QUESTION = "How much will the Velmar desalination plant cost?"
 def app_factory(tmp_path: Path, settings, real_embedder, examples_dir: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)  # sources show as articles/..., the same on every run (snapshots)
 
-    def make(index: bool = True, docs: Path | None = None, embedder=None) -> ChatApp:  # noqa: ANN001
+    def make(index: bool = True, docs: Path | None = None, embedder=None, **changes) -> ChatApp:  # noqa: ANN001, ANN003
         folder = docs or tmp_path / "articles"
         if not folder.exists():
             shutil.copytree(examples_dir, folder)
-        engine = Engine(settings, embedder=embedder or real_embedder)
+        s = settings.replace(**changes)
+        engine = Engine(s, embedder=embedder or real_embedder)
         if index:
             engine.index([folder])
-        return ChatApp(engine, settings, [folder], show_timings=False, save_dir=tmp_path)
+        return ChatApp(engine, s, [folder], show_timings=False, save_dir=tmp_path)
 
     return make
 
@@ -41,22 +46,29 @@ async def wait_ready(app: ChatApp, pilot) -> None:  # noqa: ANN001
 
 
 async def settle(app: ChatApp, pilot) -> None:  # noqa: ANN001
-    """A deterministic picture: no blinking cursor, the chat scrolled to its end, animations done."""
+    """A deterministic picture: no blinking cursor, the chat scrolled where the app put it, animations done."""
     app.query_one("#question").cursor_blink = False
-    app.query_one("#chat").scroll_end(animate=False)
     await pilot.pause()
     await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+def finished(app: ChatApp) -> list[AnswerMessage]:
+    return [m for m in app.query(AnswerMessage) if m.answer is not None or "Could not answer" in m.source]
 
 
 async def ask(app: ChatApp, pilot, question: str) -> AnswerMessage:  # noqa: ANN001
+    """Type a question as a user would; the message of its answer once it has arrived."""
     await wait_ready(app, pilot)
-    await pilot.click("#question")
+    before = len(finished(app))
+    app.query_one("#question").focus()
+    await pilot.pause()
     for ch in question:
         await pilot.press(ch if ch != " " else "space")
     await pilot.press("enter")
     for _ in range(300):
-        done = [m for m in app.query(AnswerMessage) if m.answer is not None]
-        if done:
+        done = finished(app)
+        if len(done) > before:
             await pilot.pause()
             return done[-1]
         await pilot.pause(0.05)
@@ -204,6 +216,17 @@ def test_snapshot_narrow_terminal(app_factory, snap_compare) -> None:  # noqa: A
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
+def test_snapshot_narrow_terminal_showing_the_sources(app_factory, snap_compare) -> None:  # noqa: ANN001
+    app = app_factory()
+
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await ask(app, pilot, QUESTION)
+        await pilot.press("ctrl+t")
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
 class HeldEmbedder:
     """The real model, except that embedding texts that contain `marker` waits until the test
     sets `release`: an indexer embedding those articles is held at a known point, on any machine."""
@@ -252,3 +275,300 @@ async def test_chat_keeps_answering_while_a_reindex_runs(app_factory, tmp_path: 
             assert app.engine.status().documents == 48
     finally:
         held.release.set()  # never leave the indexer thread waiting
+
+
+# --- conversation --------------------------------------------------------------------------
+
+def record_histories(app: ChatApp) -> list[list]:
+    """The history each question was asked with (the engine itself still answers)."""
+    seen: list[list] = []
+    real = app.engine.ask_stream
+
+    def ask_stream(question, *args, history=None, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        seen.append(list(history or []))
+        return real(question, *args, history=history, **kwargs)
+
+    app.engine.ask_stream = ask_stream
+    return seen
+
+
+async def test_a_follow_up_is_answered_about_the_earlier_subject(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(app, pilot, "Why did the rail strike end?")
+        follow = await ask(app, pilot, "How long did it last?")
+        assert follow.answer.answered and "nine-day" in follow.answer.answer
+        assert {c.doc_id for c in follow.answer.citations} == {"articles/regional-rail-strike.txt"}
+
+
+async def test_the_chat_passes_its_earlier_turns_as_the_history(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_histories(app)
+        await ask(app, pilot, "Why did the rail strike end?")
+        await ask(app, pilot, "How long did it last?")
+        assert [len(h) for h in seen] == [0, 1]
+        assert seen[1][0].question == "Why did the rail strike end?" and seen[1][0].citations
+
+
+async def test_what_was_searched_for_is_shown_under_a_resolved_follow_up(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(app, pilot, "Why did the rail strike end?")
+        follow = await ask(app, pilot, "How long did it last?")
+        shown = list(app.query(QuestionMessage))
+        assert shown[0].searched is None, "a question searched as typed shows nothing more"
+        assert shown[1].searched == follow.answer.standalone_question != "How long did it last?"
+        assert f"searched for: {follow.answer.standalone_question}" in str(shown[1].render())
+
+
+async def test_ctrl_n_starts_a_new_conversation_without_the_earlier_turns(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_histories(app)
+        await ask(app, pilot, "Why did the rail strike end?")
+        await pilot.press("ctrl+n")
+        assert app.history == [] and len(app.query(ConversationDivider)) == 1
+        follow = await ask(app, pilot, "How long did it last?")
+        assert seen[-1] == [] and list(app.query(QuestionMessage))[-1].searched is None
+        assert "nine-day" not in follow.answer.answer
+
+
+async def test_the_history_holds_at_most_history_turns(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    app.settings = app.settings.replace(history_turns=2)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_histories(app)
+        for q in ("Why did the rail strike end?", "How long did it last?", "Who led it?", "When did it start?"):
+            await ask(app, pilot, q)
+        assert [len(h) for h in seen] == [0, 1, 2, 2]
+        assert [t.question for t in seen[-1]] == ["How long did it last?", "Who led it?"]
+
+
+# --- narrow terminals ----------------------------------------------------------------------
+
+NARROW_SIZE = (80, 24)
+
+
+def fully_visible(app: ChatApp, widget) -> bool:  # noqa: ANN001
+    chat = app.query_one("#chat")
+    return chat.display and chat.content_region.contains_region(widget.region)
+
+
+async def test_a_narrow_terminal_gives_the_answer_the_height(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=NARROW_SIZE) as pilot:
+        msg = await ask(app, pilot, QUESTION)
+        await pilot.pause()
+        assert not app.query_one("#sources-column").display
+        assert fully_visible(app, msg) and fully_visible(app, list(app.query(QuestionMessage))[-1])
+
+
+async def test_ctrl_t_switches_a_narrow_terminal_between_answer_and_sources(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=NARROW_SIZE) as pilot:
+        msg = await ask(app, pilot, QUESTION)
+        await pilot.press("ctrl+t")
+        assert app.query_one("#sources-column").display and not app.query_one("#chat").display
+        assert app.query_one(SourcesPanel).current.quote == msg.answer.citations[0].quote
+        await pilot.press("escape")
+        assert app.query_one("#chat").display and not app.query_one("#sources-column").display
+
+
+async def test_choosing_a_citation_in_a_narrow_terminal_shows_its_source(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=NARROW_SIZE) as pilot:
+        msg = await ask(app, pilot, QUESTION)
+        app.query_one("#chat").focus()
+        n = msg.answer.citations[-1].n
+        await pilot.press(str(n))
+        assert app.query_one("#sources-column").display
+        assert app.query_one(SourcesPanel).current.n == n
+
+
+# --- what an answer leaves out -------------------------------------------------------------
+
+async def test_a_refused_answer_lists_the_nearest_passages_on_demand(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        msg = await ask(app, pilot, "Who won the 2022 World Cup?")
+        assert not msg.answer.answered and msg.answer.passages
+        assert "nearest passages, not an answer" in msg.source and "**" not in msg.source.split("nearest")[1]
+        await pilot.press("ctrl+g")
+        nearest = msg.answer.passages[0].chunk
+        assert "nearest passages, not an answer" in msg.source and nearest.title in msg.source.replace("\\", "")
+        await pilot.press("ctrl+g")
+        assert nearest.title not in msg.source.replace("\\", "")
+
+
+async def test_sentences_the_citation_check_dropped_are_revealed_struck_through(app_factory) -> None:  # noqa: ANN001
+    from tests.llm_server import Reply, ScriptedServer
+
+    with ScriptedServer() as server:
+        server.replies.append(Reply("The Velmar plant will cost 312 million euros [1]. "
+                                    "It was paid for by a 900 billion dollar gift from the moon [1]."))
+        app = app_factory(answerer="llm", llm_base_url=server.url, llm_timeout=5.0, llm_retries=0)
+        async with app.run_test(size=SIZE) as pilot:
+            msg = await ask(app, pilot, QUESTION)
+            assert msg.answer.answerer == "llm" and "312 million euros" in msg.answer.answer
+            dropped = msg.answer.dropped
+            assert dropped and "moon" in dropped[0]["claim"] and dropped[0]["reason"]
+            assert "1 sentence dropped by the citation check" in msg.source and "~~" not in msg.source
+            await pilot.click(AnswerMessage, offset=(2, 0))  # select it, as a reader would
+            await pilot.press("ctrl+g")
+            struck = msg.source.split("~~")
+            assert len(struck) == 3 and "moon" in struck[1] and dropped[0]["reason"][:20] in struck[2].replace("\\", "")
+
+
+# --- errors --------------------------------------------------------------------------------
+
+async def test_an_internal_error_is_one_line_and_never_shown_raw(app_factory) -> None:  # noqa: ANN001
+    from chromadb.errors import InternalError
+
+    app = app_factory()
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise InternalError("Error executing plan: Internal error: Error finding id\nat segment 7")
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(app, pilot)
+        app.engine.ask_stream = broken
+        msg = await ask(app, pilot, QUESTION)
+        assert msg.source.startswith("*Could not answer:") and "\n" not in msg.source
+        assert "Error finding id" not in msg.source and "Internal error" not in msg.source
+        del app.engine.ask_stream  # the engine's own method again
+        again = await ask(app, pilot, QUESTION)
+        assert "312 million euros" in again.answer.answer, "the next question is answered as usual"
+
+
+async def test_an_engine_error_is_shown_as_its_one_line_message(app_factory) -> None:  # noqa: ANN001
+    from assistant.engine import StoreError
+
+    app = app_factory()
+
+    def failing(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise StoreError("cannot read the index in /x: the disk is gone;\ncheck the disk and reopen the chat")
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(app, pilot)
+        app.engine.ask_stream = failing
+        msg = await ask(app, pilot, QUESTION)
+        assert msg.source == "*Could not answer: cannot read the index in /x: the disk is gone; check the disk and reopen the chat*"
+
+
+# --- the index changing under an open chat -------------------------------------------------
+
+PREFIXES = "Bel Cor Dun Fal Gar Hol Kel Lor Mar Nor".split()
+SUFFIXES = "ford mere wick stead holm by thorpe ton bury dale".split()
+INTERNAL = ("Internal error", "InternalError", "Error finding id", "Error executing plan")
+
+
+def town(i: int) -> str:
+    return PREFIXES[i // 10] + SUFFIXES[i % 10]
+
+
+def books(i: int) -> int:
+    return 10_000 + 137 * i
+
+
+def write_towns(folder: Path, n: int) -> None:
+    """n articles, each with one fact only it states (files sort in index order: town-000 first)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (folder / f"town-{i:03d}.txt").write_text(
+            f"April {1 + i % 28}, 2024\n\n{town(i)} opens its new public library\n\nBy Ana Pell\n\n"
+            f"The town council of {town(i)} opened a new public library on Monday. "
+            f"The library in {town(i)} holds {books(i):,} books and stays open until nine in the evening.\n")
+
+
+def books_question(i: int) -> str:
+    return f"How many books does the new library in {town(i)} hold?"
+
+
+def cli_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+
+
+def index_in_another_process(folder: Path, app: ChatApp, *extra: str) -> subprocess.Popen:
+    """`assistant index FOLDER` run by another process on the chat's own index."""
+    return subprocess.Popen([sys.executable, "-m", "assistant.cli", "index", str(folder), "--json",
+                             "--index-dir", str(app.settings.index_dir), *extra],
+                            cwd=folder.parent, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+# Runs the real CLI, but holds the run at a known point: the second batch of chunks is written
+# and its manifest records (the commit point) are not. It says so in HELD_AT, then waits to be killed.
+HELD_INDEX = """
+import pathlib, sys, threading
+from assistant.store import Store
+commit = Store.commit_entries
+held_at = pathlib.Path(sys.argv[1])
+calls = []
+def held(self, entries):
+    calls.append(len(entries))
+    if len(calls) == 2:
+        held_at.write_text(str(len(entries)))
+        threading.Event().wait()
+    return commit(self, entries)
+Store.commit_entries = held
+from assistant.cli import app
+sys.argv = ["assistant"] + sys.argv[2:]
+app()
+"""
+
+
+def assert_no_internal_error(app: ChatApp) -> None:
+    shown = [m.source for m in app.query(AnswerMessage)] + [str(app.query_one("#status").render())]
+    assert not [s for s in shown if any(e in s for e in INTERNAL)], shown
+
+
+def status_text(app: ChatApp) -> str:
+    return str(app.query_one("#status").render())
+
+
+async def test_the_chat_announces_and_answers_from_articles_another_process_added(app_factory, tmp_path: Path) -> None:  # noqa: ANN001
+    app = app_factory(change_check_seconds=0.1)
+    more = tmp_path / "more"
+    write_towns(more, 60)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(app, pilot, QUESTION)
+        proc = index_in_another_process(more, app)
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        await wait_until(pilot, lambda: "60 new articles" in status_text(app), "the status line to announce them")
+        assert "ready: 68 articles" in status_text(app)
+        msg = await ask(app, pilot, books_question(41))
+        assert f"{books(41):,}" in msg.answer.answer and town(41) in msg.answer.citations[0].title
+        assert_no_internal_error(app)
+
+
+async def test_an_index_run_killed_mid_run_then_completed_leaves_the_chat_answering(app_factory, tmp_path: Path) -> None:  # noqa: ANN001
+    app = app_factory(change_check_seconds=0.1)
+    more = tmp_path / "more"
+    write_towns(more, 100)  # two write batches of at most 64 documents
+    held_at = tmp_path / "held-at"
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(app, pilot)
+        proc = subprocess.Popen([sys.executable, "-c", HELD_INDEX, str(held_at), "index", str(more), "--json",
+                                 "--index-dir", str(app.settings.index_dir)],
+                                cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            await wait_until(pilot, lambda: held_at.exists() or proc.poll() is not None, "the run to reach its hold",
+                             tries=2400)
+            assert proc.poll() is None, proc.stderr.read()
+            first_batch = 100 - int(held_at.read_text())
+            await wait_until(pilot, lambda: app.engine.status().documents == 8 + first_batch, "the first batch")
+            msg = await ask(app, pilot, books_question(3))  # committed before the hold
+            assert f"{books(3):,}" in msg.answer.answer
+        finally:
+            proc.kill()
+            proc.wait()
+        msg = await ask(app, pilot, books_question(97))  # its chunks were written, its record never was
+        assert not msg.answer.answered or f"{books(97):,}" not in msg.answer.answer
+        second = index_in_another_process(more, app)
+        out, err = second.communicate(timeout=600)
+        assert second.returncode == 0, err
+        await wait_until(pilot, lambda: app.engine.status().documents == 108, "the completed run")
+        msg = await ask(app, pilot, books_question(97))
+        assert f"{books(97):,}" in msg.answer.answer and town(97) in msg.answer.citations[0].title
+        assert_no_internal_error(app)

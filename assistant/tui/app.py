@@ -1,12 +1,15 @@
 """`assistant chat`: ask, read the answer, check every citation.
 
-All engine work (loading the model, answering, re-indexing) runs in thread workers, so
-the app accepts typing at once and stays usable while it thinks or re-indexes.
+All engine work (loading the model, answering, re-indexing, looking for changes other
+processes made) runs in thread workers, so the app accepts typing at once and stays usable
+while it thinks or re-indexes. Questions are answered one at a time, in order, so a
+follow-up is always resolved against the answer before it.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable
@@ -19,17 +22,35 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
 from assistant.config import Settings
-from assistant.engine import Engine
-from assistant.records import Answer, Document
+from assistant.engine import Engine, IndexChange, LLMError, StoreError
+from assistant.records import Answer, Document, Turn
 from assistant.tui.export import conversation_markdown
 from assistant.tui.screens import ArticleScreen, HelpScreen, SettingsScreen
 from assistant.tui.state import save_ui_state
-from assistant.tui.widgets import (AnswerMessage, EmptyIndexNotice, QuestionInput, QuestionMessage,
-                                   SourcesPanel, WelcomeNotice)
+from assistant.tui.widgets import (AnswerMessage, ConversationDivider, EmptyIndexNotice, QuestionInput,
+                                   QuestionMessage, SourcesPanel, WelcomeNotice)
 
 WELCOME_TITLES = 5
+NARROW = 100  # below this many columns the chat and the sources panel take turns (ctrl+t)
+ERROR_CHARS = 200  # an error is one line of at most this many characters
 
-NARROW = 100  # below this many columns the sources panel goes under the chat
+
+def error_line(exc: BaseException) -> str:
+    """One line for the chat. The engine's own errors say what to do; anything else (a library's
+    internal error) is named, never shown raw."""
+    if isinstance(exc, (StoreError, LLMError, ValueError, OSError)):
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
+    return f"an unexpected {type(exc).__name__}; ask again, and reopen the chat if it keeps failing"
+
+
+@dataclass
+class Asked:
+    """A question on screen and where its answer goes; `conversation` says which history it joins."""
+
+    question: str
+    shown: QuestionMessage
+    conversation: int
 
 
 class ChatApp(App[None]):
@@ -37,9 +58,12 @@ class ChatApp(App[None]):
     TITLE = "assistant"
     SUB_TITLE = "cited answers from your articles"
     BINDINGS = [
+        Binding("ctrl+n", "new_conversation", "new chat"),
+        Binding("ctrl+t", "toggle_sources", "sources"),
+        Binding("ctrl+g", "details", "dropped/nearest", show=False),
         Binding("ctrl+r", "reindex", "re-index"),
         Binding("ctrl+s", "save", "save"),
-        Binding("ctrl+o", "settings", "settings"),
+        Binding("ctrl+o", "settings", "settings", show=False),
         Binding("f1", "help", "help"),
         Binding("question_mark", "help", "help", show=False),
         Binding("ctrl+l", "clear", "clear", show=False),
@@ -47,18 +71,26 @@ class ChatApp(App[None]):
     ]
 
     def __init__(self, engine: Engine, settings: Settings, docs: list[Path], show_timings: bool = True,
-                 save_dir: Path | None = None) -> None:
+                 save_dir: Path | None = None, watch: bool = False) -> None:
         super().__init__()
         self.engine = engine
         self.settings = settings
         self.docs = docs
         self.show_timings = show_timings
         self.save_dir = save_dir or Path.cwd()
+        self.watch_docs = watch
         self.ready = False
         self.indexing = False
-        self.pending: list[str] = []
+        self.asking = False  # an answer is being worked out
+        self.checking = False  # a look for other processes' changes is under way
+        self.queue: list[Asked] = []  # questions waiting for the model or for the answer before them
         self.answers: list[Answer] = []
+        self.history: list[Turn] = []  # this conversation's turns, what follow-ups are resolved against
+        self.conversation = 0  # bumped by ctrl+n; an answer of an older conversation stays out of the history
         self.selected: AnswerMessage | None = None
+        self.sources_open = {True: False, False: True}  # narrow: sources on demand; wide: beside the chat
+        self.last_change: str = ""  # what the last look for changes found, for the status line
+        self.watcher = None  # assistant.watch.Watcher while `chat DIR` watches DIR
         self._doc_cache: dict[str, Document | None] = {}
 
     # --- layout -----------------------------------------------------------------------
@@ -66,35 +98,64 @@ class ChatApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
-            with Vertical(id="chat-column"):
-                yield VerticalScroll(id="chat", can_focus=True)
-                yield ProgressBar(id="reindex-progress", show_eta=False)
-                yield Static("loading model…", id="status")
-                yield QuestionInput(id="question")
+            yield VerticalScroll(id="chat", can_focus=True)
             with Vertical(id="sources-column"):
                 yield Static("Sources", id="sources-title")
                 yield SourcesPanel(id="sources")
+        yield ProgressBar(id="reindex-progress", show_eta=False)
+        yield Static("loading model…", id="status")
+        yield QuestionInput(id="question")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#reindex-progress").display = False
         self.query_one(SourcesPanel).show(None, {})
-        self._apply_width(self.size.width)
+        self._apply_layout()
         self.query_one(QuestionInput).focus()
         self.load_engine()
+        self.set_interval(max(0.05, self.settings.change_check_seconds), self._look_for_changes)
 
     def on_resize(self, event) -> None:  # noqa: ANN001
-        self._apply_width(event.size.width)
+        self._apply_layout(event.size.width)
 
-    def _apply_width(self, width: int) -> None:
-        self.query_one("#main").set_class(width < NARROW, "narrow")
+    @property
+    def narrow(self) -> bool:
+        return self.size.width < NARROW
+
+    def _apply_layout(self, width: int | None = None) -> None:
+        narrow = (width if width is not None else self.size.width) < NARROW
+        main = self.query_one("#main")
+        main.set_class(narrow, "narrow")
+        main.set_class(not self.sources_open[narrow], "sources-closed")
+        title = "Sources · ctrl+t back to the chat" if narrow else "Sources"
+        self.query_one("#sources-title", Static).update(title)
+
+    @property
+    def sources_shown(self) -> bool:
+        return self.sources_open[self.narrow]
+
+    def _show_sources(self, shown: bool) -> None:
+        if self.sources_open[self.narrow] == shown:
+            return
+        self.sources_open[self.narrow] = shown
+        self._apply_layout()
+        if self.narrow:
+            (self.query_one(SourcesPanel) if shown else self.query_one(QuestionInput)).focus()
+            if not shown:
+                self.query_one("#chat", VerticalScroll).scroll_end(animate=False)
 
     def _status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)
 
     def _describe(self) -> str:
         s = self.engine.status()
-        return f"ready: {s.describe()} · {self.settings.answerer}, k={self.settings.k}"
+        ready = f"ready: {s.describe()} · {self.settings.answerer}, k={self.settings.k}"
+        return f"{self.last_change} · {ready}" if self.last_change else ready
+
+    def _refresh_status(self) -> None:
+        if self.indexing:
+            return  # the re-index owns the status line until it ends
+        self._status(self._describe() if self.ready else "loading model…")
 
     # --- loading ----------------------------------------------------------------------
 
@@ -103,7 +164,7 @@ class ChatApp(App[None]):
         try:
             self.engine.warm()
         except Exception as exc:  # a broken index must be a message, not a crash
-            self.call_from_thread(self._load_failed, str(exc))
+            self.call_from_thread(self._load_failed, error_line(exc))
             return
         self.call_from_thread(self._loaded)
 
@@ -113,15 +174,13 @@ class ChatApp(App[None]):
 
     def _loaded(self) -> None:
         self.ready = True
-        self._status(self._describe())
+        self._refresh_status()
         self._show_empty_notice()
         chat = self.query_one("#chat", VerticalScroll)
         if self.engine.status().documents and not chat.query(AnswerMessage):
             sources = self.engine.sources()
             chat.mount(WelcomeNotice([x.title for x in sources[:WELCOME_TITLES]], len(sources)), before=0)
-        queued, self.pending = self.pending, []
-        for q in queued:
-            self._ask(q, echo=False)
+        self._next_question()
 
     def _show_empty_notice(self) -> None:
         chat = self.query_one("#chat", VerticalScroll)
@@ -142,29 +201,39 @@ class ChatApp(App[None]):
         box.value = ""
         if not question:
             return
-        if not self.ready:
-            self.pending.append(question)
-            self.notify("still loading the model; your question will run when it is ready", timeout=3)
-            chat = self.query_one("#chat", VerticalScroll)
-            chat.mount(QuestionMessage(question))
-            return
-        self._ask(question, echo=True)
-
-    def _ask(self, question: str, echo: bool = False) -> None:
+        if self.narrow:
+            self._show_sources(False)  # the answer is what the user waits for
         chat = self.query_one("#chat", VerticalScroll)
-        if echo:  # a question typed before the model was ready is on screen already
-            chat.mount(QuestionMessage(question))
-        message = AnswerMessage(show_timings=self.show_timings)
-        chat.mount(message)
+        shown = QuestionMessage(question)
+        chat.mount(shown)
         chat.scroll_end(animate=False)
-        self.answer_worker(question, message)
+        self.queue.append(Asked(question, shown, self.conversation))
+        if not self.ready:
+            self.notify("still loading the model; your question will run when it is ready", timeout=3)
+            return
+        self._next_question()
+
+    def _next_question(self) -> None:
+        """Answer the oldest waiting question, unless an answer is being worked out."""
+        if self.asking or not self.ready or not self.queue:
+            return
+        asked = self.queue.pop(0)
+        self.asking = True
+        chat = self.query_one("#chat", VerticalScroll)
+        message = AnswerMessage(show_timings=self.show_timings)
+        chat.mount(message, after=asked.shown)
+        chat.scroll_end(animate=False)
+        turns = self.settings.history_turns if asked.conversation == self.conversation else 0
+        history = self.history[-turns:] if turns > 0 else []
+        self.answer_worker(asked, message, history)
 
     @work(thread=True, group="ask")
-    def answer_worker(self, question: str, message: AnswerMessage) -> None:
+    def answer_worker(self, asked: Asked, message: AnswerMessage, history: list[Turn]) -> None:
         streamed: list[str] = []
         last = 0.0
         try:
-            for item in self.engine.ask_stream(question, k=self.settings.k, answerer=self.settings.answerer):
+            for item in self.engine.ask_stream(asked.question, k=self.settings.k, answerer=self.settings.answerer,
+                                                history=history):
                 if isinstance(item, str):
                     streamed.append(item)
                     if time.monotonic() - last > 0.05:  # redraw at most 20 times a second
@@ -172,9 +241,9 @@ class ChatApp(App[None]):
                         self.call_from_thread(message.stream, "".join(streamed))
                 else:
                     docs = {c.doc_id: self._document(c.doc_id) for c in item.citations}
-                    self.call_from_thread(self._answered, message, item, docs)
+                    self.call_from_thread(self._answered, asked, message, item, docs)
         except Exception as exc:
-            self.call_from_thread(self._answer_failed, message, f"{type(exc).__name__}: {exc}")
+            self.call_from_thread(self._answer_failed, message, error_line(exc))
 
     def _document(self, doc_id: str) -> Document | None:
         if doc_id not in self._doc_cache:
@@ -184,20 +253,35 @@ class ChatApp(App[None]):
                 self._doc_cache[doc_id] = None
         return self._doc_cache[doc_id]
 
-    def _answered(self, message: AnswerMessage, answer: Answer, docs: dict[str, Document | None]) -> None:
-        message.finish(answer)
+    async def _answered(self, asked: Asked, message: AnswerMessage, answer: Answer,
+                        docs: dict[str, Document | None]) -> None:
+        await message.finish(answer)
+        asked.shown.show_searched(answer.standalone_question)
         self.answers.append(answer)
+        if asked.conversation == self.conversation:
+            self.history.append(Turn.of(answer))
         for w in answer.warnings:
             if "endpoint" in w or "model" in w:
                 self.notify(w, title="model", severity="warning", timeout=6)
                 break
         self._select(message)
-        self.query_one("#chat", VerticalScroll).scroll_end(animate=False)
+        self._scroll_to(asked.shown)
+        self._refresh_status()  # the engine looked for changes before answering: the counts may have moved
+        self.asking = False
+        self._next_question()
+
+    def _scroll_to(self, question: QuestionMessage) -> None:
+        """The question at the top and its answer below it, once the answer is laid out (in a short
+        terminal, the end of the chat would show only the end of a long answer)."""
+        chat = self.query_one("#chat", VerticalScroll)
+        self.call_after_refresh(chat.scroll_to_widget, question, animate=False, top=True)
 
     def _answer_failed(self, message: AnswerMessage, error: str) -> None:
-        message.update(f"*Could not answer: {error}*")
+        message.update(f"*Could not answer: {error.replace('*', '')}*")
         message.remove_class("pending")
         self.notify(error, title="error", severity="error", timeout=8)
+        self.asking = False
+        self._next_question()
 
     # --- sources ----------------------------------------------------------------------
 
@@ -211,6 +295,7 @@ class ChatApp(App[None]):
         panel.show(answer, {c.doc_id: self._doc_cache.get(c.doc_id) for c in (answer.citations if answer else [])})
         if n is not None:
             if panel.select_number(n):
+                self._show_sources(True)
                 panel.focus()
             else:
                 self.notify(f"this answer has no citation [{n}]", timeout=3)
@@ -220,7 +305,12 @@ class ChatApp(App[None]):
         self._select(event.message, event.n)
 
     def on_key(self, event) -> None:  # noqa: ANN001
-        """Digits select a citation of the selected answer (the question box keeps its digits)."""
+        """Digits select a citation of the selected answer (the question box keeps its digits);
+        escape in the narrow sources view goes back to the chat."""
+        if event.key == "escape" and self.narrow and self.sources_shown and self.screen is self.screen_stack[0]:
+            event.stop()
+            self._show_sources(False)
+            return
         if event.character and event.character.isdigit() and event.character != "0":
             if isinstance(self.focused, QuestionInput) or self.selected is None:
                 return
@@ -235,15 +325,70 @@ class ChatApp(App[None]):
             return
         self.push_screen(ArticleScreen(doc, event.citation))
 
+    # --- the index changing under the chat -------------------------------------------
+
+    def _look_for_changes(self) -> None:
+        """While idle, look for what other processes wrote (a cheap read when nothing changed)."""
+        if self.ready and not (self.asking or self.indexing or self.checking or self.queue):
+            self.checking = True
+            self.change_worker()
+
+    @work(thread=True, exclusive=True, group="changes")
+    def change_worker(self) -> None:
+        try:
+            change = self.engine.refresh_if_changed()
+        except Exception as exc:  # the next look, or the next question, tries again
+            self.call_from_thread(self._changes_seen, None, error_line(exc))
+            return
+        self.call_from_thread(self._changes_seen, change, None)
+
+    def _changes_seen(self, change: IndexChange | None, error: str | None) -> None:
+        self.checking = False
+        if error:
+            self.last_change = f"cannot read the index: {error}"
+        elif change:
+            self.last_change = change.describe()
+            self._doc_cache.clear()
+            self._show_empty_notice()
+        elif self.last_change.startswith("cannot read the index"):
+            self.last_change = ""
+        else:
+            return
+        self._refresh_status()
+
     # --- actions ----------------------------------------------------------------------
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_toggle_sources(self) -> None:
+        self._show_sources(not self.sources_shown)
+
+    def action_details(self) -> None:
+        """Reveal (or hide) what the selected answer leaves out: dropped sentences or nearest passages."""
+        target = self.selected or next(iter(reversed(self.query(AnswerMessage))), None)
+        if target is None or not target.toggle_details():
+            self.notify("this answer dropped no sentences and has no nearest passages to show", timeout=3)
+            return
+        if self.narrow:
+            self._show_sources(False)
+        self.query_one("#chat", VerticalScroll).scroll_to_widget(target, animate=False)
+
+    def action_new_conversation(self) -> None:
+        """Forget the earlier turns: the next question is not read as a follow-up. The chat stays on screen."""
+        self.conversation += 1
+        self.history.clear()
+        chat = self.query_one("#chat", VerticalScroll)
+        if chat.query(QuestionMessage) and not isinstance(chat.children[-1], ConversationDivider):
+            chat.mount(ConversationDivider())
+            chat.scroll_end(animate=False)
+
     def action_clear(self) -> None:
         self.query_one("#chat", VerticalScroll).remove_children()
         self.answers.clear()
+        self.history.clear()
+        self.conversation += 1
         self.selected = None
         self.query_one(SourcesPanel).show(None, {})
         self._show_empty_notice()
@@ -267,8 +412,7 @@ class ChatApp(App[None]):
             answerer, k = result
             self.settings = self.settings.replace(answerer=answerer, k=k)
             save_ui_state(self.settings)
-            if self.ready:
-                self._status(self._describe())
+            self._refresh_status()
             self.notify(f"answerer {answerer}, k={k}", title="settings", timeout=3)
 
         self.push_screen(SettingsScreen(self.settings.answerer, self.settings.k), apply)
@@ -294,7 +438,7 @@ class ChatApp(App[None]):
         try:
             report = self.engine.index(self.docs, progress=progress)
         except Exception as exc:
-            self.call_from_thread(self._reindexed, None, f"{exc}")
+            self.call_from_thread(self._reindexed, None, error_line(exc))
             return
         self.call_from_thread(self._reindexed, report, None)
 
@@ -313,11 +457,17 @@ class ChatApp(App[None]):
             self.notify(summary, title="re-indexed", timeout=8)
             if not self.ready:
                 self.ready = True
-        self._status(self._describe() if self.ready else "loading model…")
+        self._refresh_status()
         self._show_empty_notice()
+        self._next_question()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield SystemCommand("New conversation", "Forget earlier questions: the next one is not a follow-up (ctrl+n)",
+                            self.action_new_conversation)
+        yield SystemCommand("Show or hide sources", "The sources panel (ctrl+t)", self.action_toggle_sources)
+        yield SystemCommand("Dropped sentences / nearest passages",
+                            "What the selected answer leaves out (ctrl+g)", self.action_details)
         yield SystemCommand("Re-index articles", f"Index {', '.join(map(str, self.docs))} again (ctrl+r)", self.action_reindex)
         yield SystemCommand("Save conversation", "Write the conversation and its citations as Markdown (ctrl+s)", self.action_save)
         yield SystemCommand("Settings", "Answerer and number of passages (ctrl+o)", self.action_settings)
@@ -325,5 +475,5 @@ class ChatApp(App[None]):
         yield SystemCommand("Help", "Keys and what they do (f1)", self.action_help)
 
 
-def run_chat(settings: Settings, docs: list[Path]) -> None:
-    ChatApp(Engine(settings), settings, docs).run()
+def run_chat(settings: Settings, docs: list[Path], watch: bool = False) -> None:
+    ChatApp(Engine(settings), settings, docs, watch=watch).run()

@@ -10,9 +10,14 @@ from assistant.records import Answer
 def conversation_markdown(answers: list[Answer], title: str = "Conversation") -> str:
     lines = [f"# {title}", "", f"_Saved {datetime.now():%Y-%m-%d %H:%M}_", ""]
     for ans in answers:
-        lines += [f"## {ans.question}", "", ans.answer, ""]
+        lines += [f"## {ans.question}", ""]
+        if ans.standalone_question and ans.standalone_question != ans.question:
+            lines += [f"_searched for: {ans.standalone_question}_", ""]
+        lines += [ans.answer, ""]
         for w in ans.warnings:
             lines.append(f"> warning: {w}")
+        for d in ans.dropped:
+            lines.append(f"> dropped: ~~{d.get('claim', '')}~~ ({d.get('reason', '')})")
         if ans.citations:
             lines.append("")
             for c in ans.citations:

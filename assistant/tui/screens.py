@@ -22,6 +22,9 @@ HELP = """\
 | 1 … 9 (in chat or sources) | select that citation of the selected answer |
 | click an answer or a **[n]** marker | show its sources / select that citation |
 | enter or o (in sources) | open the full article at the passage |
+| ctrl+t | show or hide the sources (in a narrow terminal, switch between chat and sources; escape goes back) |
+| ctrl+g | the selected answer's dropped sentences, or the nearest passages when the articles do not answer |
+| ctrl+n | new conversation: the next question is not read as a follow-up of the earlier ones |
 | ctrl+r | re-index the article folder in the background |
 | ctrl+s | save the conversation as Markdown |
 | ctrl+o | settings: answerer and k |
@@ -32,7 +35,10 @@ HELP = """\
 | ctrl+q | quit |
 
 Every sentence of an answer carries a citation that the assistant has checked against the passage;
-sentences it could not check are dropped and said in a warning.
+sentences it could not check are dropped (ctrl+g shows them, struck through, with the reason).
+A question is read in the light of the conversation's earlier questions ("what did it do instead?");
+when that changed what was searched for, it is shown under the question.
+The chat notices articles that other processes add or remove, and says so in the status line.
 """
 
 

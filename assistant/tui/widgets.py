@@ -6,14 +6,18 @@ import re
 
 from rich.text import Text
 from textual import events
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, ListItem, ListView, Markdown, Static
 
-from assistant.records import Answer, Citation, Document
+from assistant.records import Answer, Citation, Document, Passage
 
 CONTEXT_CHARS = 220  # characters of article shown around a quote in the sources panel
+NEAREST_PASSAGES = 3  # passages listed under a refused answer ("nearest, not an answer")
+NEAREST_CHARS = 200  # characters of each
 _MARKER = re.compile(r"\[(\d+)\]")
+_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]<>()#+\-.!|~]")
 
 
 class QuestionInput(Input):
@@ -47,8 +51,38 @@ class QuestionInput(Input):
 
 
 class QuestionMessage(Static):
+    """A question as asked; once answered, what was searched for when a follow-up was resolved."""
+
     def __init__(self, question: str) -> None:
         super().__init__(Text(question), classes="question")
+        self.question = question
+        self.searched: str | None = None
+
+    def show_searched(self, standalone: str | None) -> None:
+        """Say what was searched for, when it is not the question as typed."""
+        if not standalone or _plain(standalone) == _plain(self.question):
+            return
+        self.searched = standalone
+        text = Text(self.question)
+        text.append(f"\nsearched for: {standalone}", style="dim italic")
+        self.update(text)
+
+
+class ConversationDivider(Static):
+    """Marks where ctrl+n started a new conversation: later questions do not lean on earlier ones."""
+
+    def __init__(self) -> None:
+        super().__init__(Text("new conversation: earlier questions are forgotten", style="dim italic"),
+                         classes="divider")
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def md_escape(text: str) -> str:
+    """Text shown verbatim inside Markdown (article sentences, reasons)."""
+    return _MD_SPECIAL.sub(r"\\\g<0>", " ".join(text.split()))
 
 
 def marker_links(answer: str) -> str:
@@ -56,8 +90,17 @@ def marker_links(answer: str) -> str:
     return _MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](cite:{m.group(1)})", answer)
 
 
+def snippet(text: str, limit: int = NEAREST_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: text.rfind(" ", 0, limit) if " " in text[:limit] else limit] + " …"
+
+
 class AnswerMessage(Markdown):
-    """An answer; streams plain text while the model writes, then shows the checked answer."""
+    """An answer; streams plain text while the model writes, then shows the checked answer.
+
+    Below a checked answer, a clickable line (or ctrl+g) reveals what the answer does not
+    show: the sentences the citation check dropped, struck through with their reasons, or,
+    for a question the articles do not answer, the nearest passages (not an answer)."""
 
     class Selected(Message):
         def __init__(self, message: "AnswerMessage", n: int | None = None) -> None:
@@ -69,14 +112,55 @@ class AnswerMessage(Markdown):
         super().__init__("_thinking…_", classes="answer pending")
         self.answer: Answer | None = None
         self.show_timings = show_timings
+        self.expanded = False
 
     def stream(self, text: str) -> None:
         self.update(text.replace("[", "\\["))
 
-    def finish(self, answer: Answer) -> None:
+    def finish(self, answer: Answer) -> AwaitComplete:
         self.answer = answer
         self.remove_class("pending")
         self.set_class(not answer.answered, "not-found")
+        return self.render_answer()
+
+    @property
+    def nearest(self) -> list[Passage]:
+        """The closest passages of a refused answer (none for an answered one)."""
+        if self.answer is None or self.answer.answered:
+            return []
+        return self.answer.passages[:NEAREST_PASSAGES]
+
+    @property
+    def has_details(self) -> bool:
+        return self.answer is not None and bool(self.answer.dropped or self.nearest)
+
+    def toggle_details(self) -> bool:
+        """Show or hide the dropped sentences / nearest passages; False when there are none."""
+        if not self.has_details:
+            return False
+        self.expanded = not self.expanded
+        self.render_answer()
+        return True
+
+    def details_label(self) -> str:
+        assert self.answer is not None
+        arrow = "▾" if self.expanded else "▸"
+        if self.answer.dropped:
+            n = len(self.answer.dropped)
+            return f"{arrow} {n} sentence{'s' * (n != 1)} dropped by the citation check"
+        return f"{arrow} nearest passages, not an answer"
+
+    def details_markdown(self) -> str:
+        assert self.answer is not None
+        if self.answer.dropped:
+            return "\n".join(f"- ~~{md_escape(d.get('claim', ''))}~~ — _{md_escape(d.get('reason', ''))}_"
+                             for d in self.answer.dropped)
+        return "\n".join(f"- **{md_escape(p.chunk.title or p.chunk.doc_id)}**: {md_escape(snippet(p.chunk.text))}"
+                         for p in self.nearest)
+
+    def render_answer(self) -> AwaitComplete:
+        answer = self.answer
+        assert answer is not None
         body = marker_links(answer.answer)
         notes = [f"⚠ {w}" for w in answer.warnings[:3]]
         if len(answer.warnings) > 3:
@@ -84,8 +168,12 @@ class AnswerMessage(Markdown):
         meta = [f"_{answer.answerer}_"]
         if self.show_timings and answer.timings:
             meta.append(f"_{answer.timings.get('retrieve_ms', 0) + answer.timings.get('answer_ms', 0):.0f} ms_")
-        footer = " · ".join(meta)
-        self.update(body + "\n\n" + "\n\n".join(f"*{n.replace('*', '')}*" for n in notes) + ("\n\n" if notes else "") + footer)
+        if self.has_details:
+            meta.append(f"[{self.details_label()}](details:)")
+        parts = [body] + [f"*{md_escape(n).replace('*', '')}*" for n in notes] + [" · ".join(meta)]
+        if self.expanded and self.has_details:
+            parts.append(self.details_markdown())
+        return self.update("\n\n".join(parts))
 
     def on_click(self) -> None:
         if self.answer is not None:
@@ -93,8 +181,12 @@ class AnswerMessage(Markdown):
 
     def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
         event.stop()
-        if event.href.startswith("cite:") and self.answer is not None:
+        if self.answer is None:
+            return
+        if event.href.startswith("cite:"):
             self.post_message(self.Selected(self, int(event.href.split(":", 1)[1])))
+        elif event.href == "details:":
+            self.toggle_details()
 
 
 def passage_text(citation: Citation, doc: Document | None, context: int = CONTEXT_CHARS) -> Text:
@@ -146,6 +238,8 @@ class SourcesPanel(ListView):
         self.clear()
         if answer is None or not answer.citations:
             note = "Select an answer to see its sources." if answer is None else "No sources: the articles do not answer this."
+            if answer is not None and not answer.answered and answer.passages:
+                note += " ctrl+g lists the nearest passages (not an answer)."
             self.append(ListItem(Static(Text(note, style="dim")), disabled=True))
             return
         for c in answer.citations:
