@@ -227,3 +227,29 @@ def test_words_said_by_someone_else_in_the_passage_fail(parsed: SupportChecker) 
 def test_the_same_roles_in_the_passive_voice_are_supported(parsed: SupportChecker) -> None:
     quote = "The board approved the plan on Tuesday."
     assert parsed.judge("The plan was approved by the board on Tuesday.", quote).ok
+
+
+def test_a_piece_of_the_quote_that_drops_its_negation_fails(checker: SupportChecker) -> None:
+    v = checker.judge("The board approved the plan.", "Critics say the board never approved the plan.")
+    assert not v.ok and v.reason == "the passage says 'never approved'"
+
+
+def test_no_support_model_means_no_second_opinion(settings) -> None:  # noqa: ANN001
+    from assistant.answer.support import load_second_opinion
+
+    assert load_second_opinion(settings) is None
+
+
+def test_a_support_model_is_loaded_on_first_use_through_embeddings(settings, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from assistant import embeddings
+    from assistant.answer.support import load_second_opinion
+
+    loads: list[str] = []
+
+    def make(s):  # noqa: ANN001, ANN202
+        loads.append(s.support_model)
+        return lambda claim, quote: 0.25
+
+    monkeypatch.setattr(embeddings, "make_support_model", make, raising=False)
+    entails = load_second_opinion(settings.replace(support_model="/models/nli"))
+    assert loads == [] and entails("a", "b") == 0.25 and entails("c", "d") == 0.25 and loads == ["/models/nli"]

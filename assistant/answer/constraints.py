@@ -795,7 +795,7 @@ def unmet(first: str, evidence: str, *, passage: str = "", mode: Mode = "claim",
         raise ValueError(f"mode must be 'claim' or 'question', not {mode!r}")
     c = extract(first, nlp(first) if nlp else None)
     ev = _evidence(evidence, nlp(evidence) if nlp else None)
-    wide = _evidence(f"{evidence}\n{passage}") if passage else ev
+    wider = [ev, _evidence(passage)] if passage else [ev]  # the passage is parsed once, whatever the sentence
     reasons: list[str] = []
 
     def add(reason: str) -> None:
@@ -803,7 +803,7 @@ def unmet(first: str, evidence: str, *, passage: str = "", mode: Mode = "claim",
             reasons.append(reason)
 
     for ent in c.entities:
-        if _entity_met(ent, wide):
+        if any(_entity_met(ent, w) for w in wider):
             continue
         if ent.weak and not strict_entities:
             continue  # "Builders finished ..." opens a sentence; the clause check judges it
@@ -853,7 +853,7 @@ def unmet(first: str, evidence: str, *, passage: str = "", mode: Mode = "claim",
     if mode == "question":
         for word in c.rare:
             k = entity_key(word)
-            if not _present(k, wide) and not (set(_fold(word)) & wide.stems):
+            if not any(_present(k, w) or set(_fold(word)) & w.stems for w in wider):
                 add(f"'{word}' is not in the passage")
     return reasons
 

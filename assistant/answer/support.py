@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 SUPPORT_CACHE_SIZE = 4096  # texts whose vectors (and parses) the check keeps
 CLAUSE_MIN_COVERAGE = 0.5  # share of a clause's content words the quote must have ...
 CLAUSE_MIN_COSINE = 0.6  # ... unless the clause means the same as the quote
-PIN_CANDIDATES = 4  # sentences of a passage compared by meaning when pinning a claim
+PIN_CANDIDATES = 4  # sentences of a passage compared by meaning when pinning a claim ...
+PIN_CLEAR_LEAD = (0.6, 0.25)  # ... or only the one whose word overlap is this high and this far ahead
 SECOND_OPINION_MIN = 0.5  # entailment probability the optional model must give
 _CLAUSE_SPLIT = re.compile(r"\s*[,;:()—–]\s*|\s+(?=(?:and|but|while|whereas|which|who|because|although|though|"
                            r"after|before|so|as well as|plus)\s)", re.I)
@@ -100,7 +101,7 @@ def load_second_opinion(settings: Any) -> Callable[[str, str], float] | None:
 
     make = getattr(embeddings, "make_support_model", None)
     if make is None:
-        raise ParserError(f"support_model = {path!r} is set, but this build has no loader for it "
+        raise SupportModelError(f"support_model = {path!r} is set, but this build has no loader for it "
                           "(assistant.embeddings.make_support_model)")
     model: list[Callable[[str, str], float]] = []
 
@@ -110,6 +111,10 @@ def load_second_opinion(settings: Any) -> Callable[[str, str], float] | None:
         return model[0](claim, quote)
 
     return entails
+
+
+class SupportModelError(RuntimeError):
+    """The configured second-opinion model cannot be used; the message says why."""
 
 
 # --- roles -----------------------------------------------------------------------------------
@@ -342,8 +347,8 @@ class SupportChecker:
         parse-based rules (pinning ranks sentences with the cheap rules)."""
         claim = strip_markers(claim)
         plain_claim, plain_quote = _plain(claim), _plain(quote)
-        if plain_claim and (plain_claim == plain_quote or f" {plain_claim} " in f" {plain_quote} "):
-            return Verdict(True, 1.0)  # words of the quote itself
+        if plain_claim and plain_claim == plain_quote:
+            return Verdict(True, 1.0)  # the quote itself (a piece of it may drop a "not" or a "critics say": judged)
         score = self.score(claim, quote)
         nlp = self._nlp if parse and self._parser_state == "ready" else None
         reasons = unmet(claim, quote, passage=passage, mode="claim")
@@ -392,8 +397,11 @@ class SupportChecker:
         of the first `tries` that the judge accepts, else the best scored."""
         ch = passage.chunk
         spans = sentence_spans(ch.text)
-        if len(spans) > PIN_CANDIDATES:  # embed only the sentences sharing most words with the claim
-            spans = sorted(spans, key=lambda se: coverage(claim, ch.text[se[0]:se[1]]), reverse=True)[:PIN_CANDIDATES]
+        # embed only the sentences sharing most words with the claim; one, when it clearly leads
+        by_words = sorted(((coverage(claim, ch.text[s:e]), s, e) for s, e in spans), reverse=True)
+        lead = len(by_words) == 1 or by_words[0][0] >= PIN_CLEAR_LEAD[0] and \
+            by_words[0][0] - by_words[1][0] >= PIN_CLEAR_LEAD[1]
+        spans = [(s, e) for _, s, e in by_words[:1 if lead else PIN_CANDIDATES]]
         self.prefetch([strip_markers(claim)] + [ch.text[s:e] for s, e in spans])
         ranked = sorted(((self.score(claim, ch.text[s:e]), s, e) for s, e in spans), reverse=True)
         if not ranked:
@@ -502,5 +510,5 @@ def old_support(claim: str, quote: str, cosine: Callable[[str, str], float]) -> 
     return 0.5 * lexical_support(claim, quote) + 0.5 * cosine(claim, quote)
 
 
-__all__ = ["SupportChecker", "Verdict", "ParserError", "load_parser", "role_mismatch", "clauses", "coverage",
+__all__ = ["SupportChecker", "Verdict", "ParserError", "SupportModelError", "load_second_opinion", "load_parser", "role_mismatch", "clauses", "coverage",
            "old_support", "entity_key", "sentence_spans"]
