@@ -261,6 +261,7 @@ class SupportChecker:
         self._parser_state = "off"  # off | loading | ready | failed
         self._parser_lock = threading.Lock()
         self._parser_ready = threading.Event()
+        self._parse_lock = threading.Lock()  # one spaCy pipeline, maybe several asking threads (the chat's workers)
 
     # embeddings ---------------------------------------------------------------------------
 
@@ -317,7 +318,9 @@ class SupportChecker:
     def _parse_all(self, texts: Sequence[str]) -> None:
         """Parse the texts not cached yet in one pipeline call."""
         need = [t for t in dict.fromkeys(texts) if t not in self._docs]
-        for t, doc in zip(need, self._nlp.pipe(need)):
+        with self._parse_lock:
+            docs = list(self._nlp.pipe(need)) if need else []
+        for t, doc in zip(need, docs):
             self._docs[t] = doc
         while len(self._docs) > self.cache_size:
             self._docs.popitem(last=False)
@@ -325,7 +328,8 @@ class SupportChecker:
     def _parse(self, text: str) -> Any:
         doc = self._docs.get(text)
         if doc is None:
-            doc = self._docs[text] = self._nlp(text)
+            with self._parse_lock:
+                doc = self._docs[text] = self._nlp(text)
             if len(self._docs) > self.cache_size:
                 self._docs.popitem(last=False)
         else:
