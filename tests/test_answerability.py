@@ -33,12 +33,14 @@ class FakeVectors(WordVectors):
 
     def __init__(self) -> None:
         super().__init__(self._encode)
+        self.slots: dict[str, int] = {}
 
     def _encode(self, words: list[str]) -> np.ndarray:
-        out = np.zeros((len(words), 64), dtype=np.float32)
+        out = np.zeros((len(words), 512), dtype=np.float32)
         for i, w in enumerate(words):
             group = next((j for j, g in enumerate(self.GROUPS) if w.lower() in g), None)
-            out[i, group if group is not None else 10 + hash(w.lower()) % 50] = 1.0
+            slot = group if group is not None else 10 + self.slots.setdefault(w.lower(), len(self.slots))
+            out[i, slot] = 1.0
         return out
 
 
@@ -114,9 +116,11 @@ def test_the_engine_refuses_a_question_whose_key_term_the_articles_lack(real_eng
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("split", ["heldout", "heldout2", "heldout3"])
-def test_adversarial_held_out_floors(real_engine: Engine, split: str) -> None:
-    """Measured floors (see README): unanswerable refused, answerable still answered and cited."""
-    rep = evaluate(real_engine, load_gold(REPO / "examples" / f"adversarial-{split}.jsonl"), 5)
+def test_adversarial_held_out_targets(real_engine: Engine) -> None:
+    """The issue's targets on the held-out splits pooled (111 pairs): at least half of the
+    unanswerable refused, answerable answers contain the gold >= 0.85 and cite it >= 0.90."""
+    items = [i for split in ("heldout", "heldout2", "heldout3", "heldout4")
+             for i in load_gold(REPO / "examples" / f"adversarial-{split}.jsonl")]
+    rep = evaluate(real_engine, items, 5)
     assert rep.abstain_correct >= 0.5
-    assert rep.answer_hit >= 0.75 and rep.citation_recall >= 0.8
+    assert rep.answer_hit >= 0.85 and rep.citation_recall >= 0.90
