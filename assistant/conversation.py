@@ -11,7 +11,7 @@ articles the conversation cited win close calls (a soft boost, never a filter). 
 that is not a follow-up is searched for as it stands, so a new topic is not dragged back.
 
 With a language model (`condense = "llm"`, or `"auto"` with the LLM answerer) the model
-rewrites the follow-up through `prompts/condense.txt`; a rewrite that drops the follow-up's
+rewrites what the offline step recognised as a follow-up, through `prompts/condense.txt`; a rewrite that drops the follow-up's
 own topic words is rejected, and any endpoint fault falls back to the offline rewrite.
 """
 
@@ -289,8 +289,8 @@ def accept_rewrite(question: str, rewrite: str) -> str:
 def condense_llm(question: str, history: Sequence[Turn], settings: "Settings", chat_model: Any = None) -> Condensed:
     """The model's standalone question; on any fault the offline rewrite with a one-line warning."""
     offline = condense_offline(question, history)
-    if not history:
-        return offline
+    if not offline.followup:
+        return offline  # a new topic is searched as asked: no model call, nothing dragged back
     try:
         from assistant.answer.llm import make_chat_model
 

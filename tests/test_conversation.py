@@ -209,3 +209,9 @@ def test_the_models_rewrite_is_what_is_searched_for(engine: Engine) -> None:
         ans = engine.ask("How long will it take to fill?", answerer="llm", history=[Turn.of(first)])
         assert "Valbonne" in str(script.requests[0]["messages"])
     assert ans.standalone_question == "How long will it take to fill the Valbonne dam reservoir?"
+
+
+def test_the_model_is_not_asked_to_rewrite_a_new_topic(settings) -> None:  # noqa: ANN001
+    model = FakeModel("Why did Russia seek guarantees about the rail strike?")
+    c = condense("How long did the rail strike last?", HISTORY, settings.replace(condense="llm"), "llm", model)
+    assert c.standalone == "How long did the rail strike last?" and model.prompts == []
