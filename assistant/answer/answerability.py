@@ -1,14 +1,18 @@
 """Answerability: does the chosen evidence meet what the question asks about?
 
 Retrieval always finds something, and the best sentence about "the Velmar nuclear plant"
-is the one about the Velmar desalination plant. A question whose salient constraint (a name,
-a number, a year or date, a rare term, a negation) appears in neither the quoted sentences nor
-their neighbours in the passage is not answered by them, however similar they are: the answer
-becomes "not in the articles" and the passages stay as the nearest, not an answer.
+is the one about the Velmar desalination plant. Each quoted sentence is judged with its
+neighbours in the passage (its window): the question's names, numbers, dates and negation
+(`constraints.py`, shared with the claim check) and its topic words must be met there. Names
+and topic words may also be met anywhere in the retrieved text of the cited article (an
+article about Velmar does not repeat "Velmar" in every sentence), and a topic word counts as
+met by a near-synonym in the window (word embeddings, `TERM_SIMILARITY`). Sentences whose
+window fails are dropped; when none is left the answer is "not in the articles" and the
+passages stay as the nearest, not an answer.
 
-The matching itself is `constraints.py` (shared with the claim check). Names may be met
-anywhere in the cited passage or the article's title (an article about Velmar does not repeat
-"Velmar" in every sentence); everything else must be met by a quoted sentence or a neighbour.
+Tuned on examples/adversarial-tune.jsonl (answerable gold questions with one key term
+changed, as SQuAD 2.0's writers did) and the full questions of examples/conversations.jsonl;
+examples/adversarial-heldout*.jsonl are the held-out splits (bench/conversation.py).
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ import numpy as np
 
 from assistant.answer.citations import STOPWORDS, check_answer, markers_of, split_claims
 from assistant.answer.constraints import extract, terms, unmet
-from assistant.chunking import sentence_spans
 from assistant.answer.extractive import NOT_FOUND
+from assistant.chunking import sentence_spans
 from assistant.records import Answer, Citation, Passage
 
 NEIGHBOURS = 1  # sentences either side of a quote that count as its context
