@@ -215,3 +215,17 @@ def test_the_model_is_not_asked_to_rewrite_a_new_topic(settings) -> None:  # noq
     model = FakeModel("Why did Russia seek guarantees about the rail strike?")
     c = condense("How long did the rail strike last?", HISTORY, settings.replace(condense="llm"), "llm", model)
     assert c.standalone == "How long did the rail strike last?" and model.prompts == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("turns,expect", [
+    (["What did North Korean diplomat Ri Yong Ho say?", "Where was he when he said it?"], "visit to Iran"),
+    (["What did Iran agree to provide Russia?", "When did it agree to that?"], "in July"),
+])
+def test_shared_article_followups_are_answered_from_the_conversation(real_engine: Engine, shared_articles: Path,
+                                                                     turns: list[str], expect: str) -> None:
+    history: list[Turn] = []
+    for q in turns:
+        ans = real_engine.ask(q, history=history)
+        history.append(Turn.of(ans))
+    assert ans.answered and expect in ans.answer and len({c.doc_id for c in ans.citations}) == 1
