@@ -420,17 +420,21 @@ def conversations(
 
 @app.command()
 def chat(
-    docs: Annotated[Optional[list[Path]], typer.Argument(help="Folders that ctrl+r re-indexes (default examples/articles).")] = None,
+    docs: Annotated[Optional[list[Path]], typer.Argument(help="Folders to watch while the chat is open (new articles are indexed in the background) and that ctrl+r re-indexes (default examples/articles, not watched).")] = None,
+    no_watch: Annotated[bool, typer.Option("--no-watch", help="Do not watch the folders; ctrl+r still re-indexes them.")] = False,
     k: K = None, answerer: AnswererOpt = None, llm_url: LlmUrl = None, llm_model: LlmModel = None,
     index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
 ) -> None:
-    """Open the terminal chat."""
+    """Open the terminal chat (over `assistant chat DIR`, DIR is indexed and watched while it is open)."""
     settings = _settings(index_dir, chroma_url, chroma_token, verbose, llm_base_url=llm_url, llm_model=llm_model)
+    missing = [str(d) for d in docs or [] if not d.exists()]
+    if missing:
+        _fail(f"no such folder: {', '.join(missing)}", 2)
     from assistant.tui.app import run_chat
     from assistant.tui.state import load_ui_state
 
     settings = load_ui_state(settings).replace(k=k, answerer=answerer)
-    run_chat(settings, docs or [DEFAULT_DOCS])
+    run_chat(settings, docs or [DEFAULT_DOCS], watch=bool(docs) and not no_watch)
 
 
 if __name__ == "__main__":

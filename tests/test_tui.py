@@ -572,3 +572,46 @@ async def test_an_index_run_killed_mid_run_then_completed_leaves_the_chat_answer
         msg = await ask(app, pilot, books_question(97))
         assert f"{books(97):,}" in msg.answer.answer and town(97) in msg.answer.citations[0].title
         assert_no_internal_error(app)
+
+
+# --- watching the folder (`assistant chat DIR`) --------------------------------------------
+
+async def test_a_watched_folder_indexes_new_articles_with_progress_in_the_status_line(app_factory, tmp_path: Path,
+                                                                                      real_embedder) -> None:  # noqa: ANN001
+    held = HeldEmbedder(real_embedder, marker="opens its new public library")
+    app = app_factory(embedder=held, watch_debounce_ms=100)
+    app.watch_docs = True
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_ready(app, pilot)
+            write_towns(tmp_path / "articles", 3)
+            await wait_until(pilot, held.reached.is_set, "the watcher to embed the new articles")
+            await wait_until(pilot, lambda: "indexing" in status_text(app), "progress in the status line")
+            held.release.set()
+            await wait_until(pilot, lambda: "indexed 3 new articles" in status_text(app), "the batch to be announced")
+            assert "ready: 11 articles" in status_text(app) and "indexing" not in status_text(app)
+            msg = await ask(app, pilot, books_question(2))
+            assert f"{books(2):,}" in msg.answer.answer
+    finally:
+        held.release.set()
+    assert app.watch_stop.is_set() and app.watch_ended.wait(30), "the watcher stops when the chat quits"
+
+
+async def test_a_folder_that_cannot_be_watched_is_a_status_note_not_a_crash(app_factory, tmp_path: Path) -> None:  # noqa: ANN001
+    app = app_factory()
+    app.docs = [tmp_path / "nowhere"]
+    app.watch_docs = True
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "not watching" in status_text(app), "the watcher's one-line reason")
+        assert "nowhere" in status_text(app)
+        msg = await ask(app, pilot, QUESTION)
+        assert "312 million euros" in msg.answer.answer
+
+
+def test_chat_over_a_missing_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["chat", str(tmp_path / "nowhere"), "--index-dir", str(tmp_path / "index")])
+    assert result.exit_code == 2 and "no such folder" in result.output and len(result.output.strip().splitlines()) == 1

@@ -8,6 +8,7 @@ follow-up is always resolved against the answer before it.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,12 +24,13 @@ from textual.widgets import Footer, Header, ProgressBar, Static
 
 from assistant.config import Settings
 from assistant.engine import Engine, IndexChange, LLMError, StoreError
-from assistant.records import Answer, Document, Turn
+from assistant.records import Answer, Document, IndexReport, Turn
 from assistant.tui.export import conversation_markdown
 from assistant.tui.screens import ArticleScreen, HelpScreen, SettingsScreen
 from assistant.tui.state import save_ui_state
 from assistant.tui.widgets import (AnswerMessage, ConversationDivider, EmptyIndexNotice, QuestionInput,
                                    QuestionMessage, SourcesPanel, WelcomeNotice)
+from assistant.watch import Watcher, WatchBatch
 
 WELCOME_TITLES = 5
 NARROW = 100  # below this many columns the chat and the sources panel take turns (ctrl+t)
@@ -42,6 +44,15 @@ def error_line(exc: BaseException) -> str:
         text = " ".join(str(exc).split()) or type(exc).__name__
         return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
     return f"an unexpected {type(exc).__name__}; ask again, and reopen the chat if it keeps failing"
+
+
+def batch_summary(report: IndexReport) -> str:
+    """What a watcher's batch did, for the status line: "indexed 2 new articles, 1 removed"."""
+    r = report
+    parts = [f"{n} {what}" for n, what in ((r.added, f"new article{'s' * (r.added != 1)}"), (r.updated, "updated"),
+                                           (r.moved, "moved"), (r.removed, "removed"),
+                                           (len(r.skipped), "skipped")) if n]
+    return "indexed " + ", ".join(parts) if parts else "no change"
 
 
 @dataclass
@@ -90,7 +101,9 @@ class ChatApp(App[None]):
         self.selected: AnswerMessage | None = None
         self.sources_open = {True: False, False: True}  # narrow: sources on demand; wide: beside the chat
         self.last_change: str = ""  # what the last look for changes found, for the status line
-        self.watcher = None  # assistant.watch.Watcher while `chat DIR` watches DIR
+        self.watch_stop = threading.Event()  # set on quit: the watcher's loop ends
+        self.watch_ended = threading.Event()  # set when the watcher's thread has returned
+        self.watch_activity: str = ""  # what the watcher is doing now ("indexing 3/10 new articles…")
         self._doc_cache: dict[str, Document | None] = {}
 
     # --- layout -----------------------------------------------------------------------
@@ -155,7 +168,12 @@ class ChatApp(App[None]):
     def _refresh_status(self) -> None:
         if self.indexing:
             return  # the re-index owns the status line until it ends
-        self._status(self._describe() if self.ready else "loading model…")
+        if not self.ready:
+            self._status("loading model…")
+        elif self.watch_activity:
+            self._status(f"{self.watch_activity} · {self._describe()}")
+        else:
+            self._status(self._describe())
 
     # --- loading ----------------------------------------------------------------------
 
@@ -180,6 +198,8 @@ class ChatApp(App[None]):
         if self.engine.status().documents and not chat.query(AnswerMessage):
             sources = self.engine.sources()
             chat.mount(WelcomeNotice([x.title for x in sources[:WELCOME_TITLES]], len(sources)), before=0)
+        if self.watch_docs:
+            self.watch_worker()
         self._next_question()
 
     def _show_empty_notice(self) -> None:
@@ -356,6 +376,66 @@ class ChatApp(App[None]):
             return
         self._refresh_status()
 
+    # --- watching the article folders (`assistant chat DIR`) ---------------------------
+
+    @work(thread=True, exclusive=True, group="watch")
+    def watch_worker(self) -> None:
+        """Index DIR, then keep indexing what arrives in it until the chat quits."""
+        try:
+            Watcher(self.engine, self.docs, on_batch=lambda b: self.call_from_thread(self._watched, b),
+                    on_progress=self._watch_progress, stop=self.watch_stop).run()
+        except Exception as exc:  # a folder that cannot be watched must not end the chat
+            if not self.watch_stop.is_set():
+                self.call_from_thread(self._watch_failed, error_line(exc))
+        finally:
+            self.watch_ended.set()
+
+    def _watch_progress(self, event) -> None:  # noqa: ANN001 - an indexer ProgressEvent, in the watcher's thread
+        if self.watch_stop.is_set():
+            return
+        if event.phase in ("scan", "write") and event.total:
+            text = f"indexing {event.done}/{event.total} new or changed articles…"
+        elif event.phase == "lexical":
+            text = "indexing: updating the keyword index…"
+        elif event.phase == "wait":
+            text = "waiting for another index run to finish…"
+        elif event.phase == "watch":
+            text = ""
+        else:
+            return  # embedding events come per batch of chunks: too many to redraw
+        self.call_from_thread(self._set_watch_activity, text)
+
+    def _set_watch_activity(self, text: str) -> None:
+        self.watch_activity = text
+        self._refresh_status()
+
+    def _watched(self, batch: WatchBatch) -> None:
+        self._doc_cache.clear()
+        if batch.error:
+            self.notify(batch.error, title="watching the folder", severity="warning", timeout=8)
+        elif batch.changed or batch.report.skipped:
+            self.last_change = batch_summary(batch.report)
+        for s in batch.report.skipped[:3]:
+            self.notify(f"{Path(s['path']).name}: {s['reason']}", title="skipped", severity="warning", timeout=8)
+        self._show_empty_notice()
+        self._refresh_status()
+
+    def _watch_failed(self, message: str) -> None:
+        self.watch_activity = ""
+        self.last_change = f"not watching: {message}"
+        self.notify(message, title="watching the folder", severity="error", timeout=10)
+        self._refresh_status()
+
+    def stop_watching(self) -> None:
+        self.watch_stop.set()
+
+    async def action_quit(self) -> None:
+        self.stop_watching()
+        await super().action_quit()
+
+    def on_unmount(self) -> None:
+        self.stop_watching()
+
     # --- actions ----------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -476,4 +556,9 @@ class ChatApp(App[None]):
 
 
 def run_chat(settings: Settings, docs: list[Path], watch: bool = False) -> None:
-    ChatApp(Engine(settings), settings, docs, watch=watch).run()
+    """The chat over `docs`; with `watch`, they are indexed and watched while it is open."""
+    app = ChatApp(Engine(settings), settings, docs, watch=watch)
+    try:
+        app.run()
+    finally:
+        app.stop_watching()
