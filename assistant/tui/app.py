@@ -367,7 +367,7 @@ class ChatApp(App[None]):
         if error:
             self.last_change = f"cannot read the index: {error}"
         elif change:
-            self.last_change = change.describe()
+            self.last_change = f"{change.describe()} ({datetime.now():%H:%M})"
             self._doc_cache.clear()
             self._show_empty_notice()
         elif self.last_change.startswith("cannot read the index"):
@@ -414,7 +414,7 @@ class ChatApp(App[None]):
         if batch.error:
             self.notify(batch.error, title="watching the folder", severity="warning", timeout=8)
         elif batch.changed or batch.report.skipped:
-            self.last_change = batch_summary(batch.report)
+            self.last_change = f"{batch_summary(batch.report)} ({datetime.now():%H:%M})"
         for s in batch.report.skipped[:3]:
             self.notify(f"{Path(s['path']).name}: {s['reason']}", title="skipped", severity="warning", timeout=8)
         self._show_empty_notice()

@@ -38,7 +38,8 @@ Every sentence of an answer carries a citation that the assistant has checked ag
 sentences it could not check are dropped (ctrl+g shows them, struck through, with the reason).
 A question is read in the light of the conversation's earlier questions ("what did it do instead?");
 when that changed what was searched for, it is shown under the question.
-The chat notices articles that other processes add or remove, and says so in the status line.
+The chat notices articles that other processes add or remove, and says so in the status line;
+opened as `assistant chat DIR`, it also indexes what arrives in DIR while it is open (`--no-watch`: it does not).
 """
 
 
