@@ -399,6 +399,10 @@ async def test_a_refused_answer_lists_the_nearest_passages_on_demand(app_factory
         assert "nearest passages, not an answer" in msg.source and nearest.title in msg.source.replace("\\", "")
         await pilot.press("ctrl+g")
         assert nearest.title not in msg.source.replace("\\", "")
+        line = next(b for b in msg.query("MarkdownParagraph") if "nearest passages" in b._content.plain)
+        await pilot.click(line, offset=(line._content.plain.index("nearest") + 2, 0))  # the line is a link too
+        await pilot.pause()
+        assert nearest.title in msg.source.replace("\\", "")
 
 
 async def test_sentences_the_citation_check_dropped_are_revealed_struck_through(app_factory) -> None:  # noqa: ANN001

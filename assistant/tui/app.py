@@ -445,15 +445,23 @@ class ChatApp(App[None]):
     def action_toggle_sources(self) -> None:
         self._show_sources(not self.sources_shown)
 
-    def action_details(self) -> None:
+    async def action_details(self) -> None:
         """Reveal (or hide) what the selected answer leaves out: dropped sentences or nearest passages."""
-        target = self.selected or next(iter(reversed(self.query(AnswerMessage))), None)
-        if target is None or not target.toggle_details():
+        await self._toggle_details(self.selected or next(iter(reversed(self.query(AnswerMessage))), None))
+
+    @on(AnswerMessage.DetailsRequested)
+    async def on_details_requested(self, event: AnswerMessage.DetailsRequested) -> None:
+        self._select(event.message)
+        await self._toggle_details(event.message)
+
+    async def _toggle_details(self, target: AnswerMessage | None) -> None:
+        if target is None or not await target.toggle_details():
             self.notify("this answer dropped no sentences and has no nearest passages to show", timeout=3)
             return
         if self.narrow:
             self._show_sources(False)
-        self.query_one("#chat", VerticalScroll).scroll_to_widget(target, animate=False)
+        chat = self.query_one("#chat", VerticalScroll)
+        self.call_after_refresh(chat.scroll_to_widget, target, animate=False)
 
     def action_new_conversation(self) -> None:
         """Forget the earlier turns: the next question is not read as a follow-up. The chat stays on screen."""

@@ -108,6 +108,13 @@ class AnswerMessage(Markdown):
             self.message = message
             self.n = n
 
+    class DetailsRequested(Message):
+        """The "dropped" / "nearest" line was clicked."""
+
+        def __init__(self, message: "AnswerMessage") -> None:
+            super().__init__()
+            self.message = message
+
     def __init__(self, show_timings: bool = True) -> None:
         super().__init__("_thinking…_", classes="answer pending")
         self.answer: Answer | None = None
@@ -134,12 +141,12 @@ class AnswerMessage(Markdown):
     def has_details(self) -> bool:
         return self.answer is not None and bool(self.answer.dropped or self.nearest)
 
-    def toggle_details(self) -> bool:
+    async def toggle_details(self) -> bool:
         """Show or hide the dropped sentences / nearest passages; False when there are none."""
         if not self.has_details:
             return False
         self.expanded = not self.expanded
-        self.render_answer()
+        await self.render_answer()
         return True
 
     def details_label(self) -> str:
@@ -162,9 +169,11 @@ class AnswerMessage(Markdown):
         answer = self.answer
         assert answer is not None
         body = marker_links(answer.answer)
-        notes = [f"⚠ {w}" for w in answer.warnings[:3]]
-        if len(answer.warnings) > 3:
-            notes.append(f"⚠ … and {len(answer.warnings) - 3} more")
+        # the "n dropped" line below says what the dropped-sentence warnings would
+        warnings = [w for w in answer.warnings if not (answer.dropped and w.startswith("dropped"))]
+        notes = [f"⚠ {w}" for w in warnings[:3]]
+        if len(warnings) > 3:
+            notes.append(f"⚠ … and {len(warnings) - 3} more")
         meta = [f"_{answer.answerer}_"]
         if self.show_timings and answer.timings:
             meta.append(f"_{answer.timings.get('retrieve_ms', 0) + answer.timings.get('answer_ms', 0):.0f} ms_")
@@ -186,7 +195,7 @@ class AnswerMessage(Markdown):
         if event.href.startswith("cite:"):
             self.post_message(self.Selected(self, int(event.href.split(":", 1)[1])))
         elif event.href == "details:":
-            self.toggle_details()
+            self.post_message(self.DetailsRequested(self))
 
 
 def passage_text(citation: Citation, doc: Document | None, context: int = CONTEXT_CHARS) -> Text:
