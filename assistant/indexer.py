@@ -26,7 +26,7 @@ from filelock import FileLock, Timeout
 from assistant.chunking import chunk_document, embedding_text
 from assistant.config import Settings
 from assistant.embeddings import Embedder, EmbeddingCache, encode_cached
-from assistant.ingest.clean import clean
+from assistant.ingest.clean import CLEANER_VERSION, clean
 from assistant.ingest.fetch import FetchedPage
 from assistant.ingest.loaders import FoundFile, LoadError, discover, load
 from assistant.lexical import LexicalIndex
@@ -272,7 +272,8 @@ class Indexer:
         for c in candidates:
             f, doc_id, abs_path, st = c.found, c.doc_id, c.abs_path, c.st
             old = manifest.get(doc_id) or by_abs.get(abs_path)
-            if old and old.abs_path == abs_path and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
+            current = old is not None and old.cleaner == CLEANER_VERSION  # else its text must be made again
+            if current and old.abs_path == abs_path and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
                 plan.unchanged.append(old)
                 continue
             try:
@@ -282,7 +283,7 @@ class Indexer:
                 plan.skipped.append({"path": c.label, "reason": f"cannot read: {exc.strerror or exc}"})
                 continue
             h = file_hash(data)
-            if old and old.content_hash == h and old.doc_id == doc_id:
+            if current and old.content_hash == h and old.doc_id == doc_id:
                 plan.touched.append(dataclasses.replace(old, size=st.st_size, mtime_ns=st.st_mtime_ns, abs_path=abs_path))
                 continue
             kind = "updated" if old else ("moved" if h in gone_by_hash else "added")
@@ -363,7 +364,8 @@ class Indexer:
             entries = [ManifestEntry(doc_id=doc.doc_id, source=doc.source, content_hash=w.data_hash,
                                      chunk_ids=[c.chunk_id for c in chunks], title=doc.title, authors=doc.authors,
                                      published=doc.published, format=doc.format, size=w.size,
-                                     mtime_ns=w.mtime_ns, abs_path=w.abs_path) for w, doc, chunks in prepared]
+                                     mtime_ns=w.mtime_ns, abs_path=w.abs_path, cleaner=CLEANER_VERSION)
+                       for w, doc, chunks in prepared]
             if entries:
                 self.store.commit_entries(entries)  # the commit point of this batch
             batch_docs: set[str] = set()

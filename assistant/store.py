@@ -51,6 +51,7 @@ class ManifestEntry:
     size: int = 0
     mtime_ns: int = 0
     abs_path: str = ""
+    cleaner: int = 0  # the CLEANER_VERSION its text was made with (0: before versions)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

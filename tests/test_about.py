@@ -84,10 +84,34 @@ def test_who_wrote_it_names_the_authors_of_the_conversations_article(engine: Eng
     assert_exact(engine, ans)
 
 
-def test_a_value_from_outside_the_text_says_where_it_came_from(engine: Engine) -> None:
+def test_who_wrote_it_cites_the_byline_as_it_stands_in_the_article(engine: Engine) -> None:
     ans = engine.ask("Who wrote the article about the ferry strike?")
-    assert "Sam Lee and Ines Moreau" in ans.answer and "byline" in ans.answer
+    assert "Sam Lee and Ines Moreau" in ans.answer
+    assert ans.citations[0].quote == "By Sam Lee and Ines Moreau"
     assert_exact(engine, ans)
+
+
+def test_when_was_it_published_cites_the_date_line(engine: Engine) -> None:
+    ans = engine.ask("When was the article about the river dam published?")
+    assert "2023-04-04" in ans.answer and ans.citations[0].quote == "April 4, 2023"
+    assert_exact(engine, ans)
+
+
+def test_a_value_from_html_meta_tags_cites_the_title_line_and_says_where_it_came_from(
+        fake_settings, hash_embedder, tmp_path: Path) -> None:  # noqa: ANN001
+    docs = tmp_path / "web"
+    docs.mkdir()
+    body = " ".join(f"The dockworkers of the north harbor voted on the pay offer in round {i}." for i in range(8))
+    (docs / "dock.html").write_text(
+        "<html><head><title>Dockworkers accept pay offer</title><meta name='author' content='Rita Ocampo'>"
+        "<meta name='date' content='2024-02-01'></head><body><article><h1>Dockworkers accept pay offer</h1>"
+        f"<p>{body}</p></article></body></html>")
+    e = Engine(fake_settings, embedder=hash_embedder)
+    e.index([docs])
+    ans = e.ask("Who wrote the article about the dockworkers?")
+    assert "Rita Ocampo" in ans.answer and "meta tags" in ans.answer
+    assert ans.citations[0].quote == "Dockworkers accept pay offer"
+    assert_exact(e, ans)
 
 
 def test_when_was_it_published_gives_the_date(engine: Engine) -> None:

@@ -46,10 +46,19 @@ def test_trailing_teasers_of_other_articles_are_cut_with_their_headlines() -> No
     assert not any(w in c.text for w in ("Ferry", "Mayor", "Deck crews"))
 
 
-def test_header_lines_become_metadata_and_leave_the_body() -> None:
-    c = run(f"June 4, 2023\n\nVelmar approves desalination plant\n\nBy Mara Quell and Tom Ode\n\n{BODY}")
+def test_header_lines_become_metadata_and_stay_in_the_text_to_be_cited() -> None:
+    header = "June 4, 2023\n\nVelmar approves desalination plant\n\nBy Mara Quell and Tom Ode"
+    c = run(f"{header}\n\n{BODY}")
     assert (c.title, c.authors, c.published) == ("Velmar approves desalination plant", ["Mara Quell", "Tom Ode"], "2023-06-04")
-    assert c.text == BODY
+    assert c.text == f"{header}\n\n{BODY}"
+
+
+def test_header_lines_are_known_as_such_so_no_answer_quotes_them_as_claims() -> None:
+    from assistant.ingest.metadata import is_header_line
+
+    assert is_header_line("June 4, 2023") and is_header_line("By Mara Quell and Tom Ode")
+    assert is_header_line("Velmar approves desalination plant", "Velmar approves desalination plant")
+    assert not is_header_line(BODY.split("\n")[0], "Velmar approves desalination plant")
 
 
 def test_repeated_pull_quote_is_dropped_but_the_original_sentence_stays() -> None:

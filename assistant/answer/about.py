@@ -3,10 +3,10 @@
 "Who wrote it?", "When was the article about X published?", "Which articles are about X?",
 "What has <author> written about Y?", "articles since <date>": the answer comes from what the
 indexer read (title, authors, date), and its citation points into the article's cleaned text
-with exact offsets, like every citation. The quote is the byline or date line when the cleaned
-text holds it; when it does not (the cleaner keeps header lines as metadata, or the value came
-from HTML meta tags or PDF properties) the citation quotes the article's opening sentence and the
-answer says where the value came from.
+with exact offsets, like every citation. The quote is the byline or date line as it stands in the
+cleaned text (the cleaner keeps header lines there); when the value came from outside the text
+(HTML meta tags, PDF properties) the citation quotes the title line (or, without one, the opening
+sentence) and the answer says where the value came from.
 
 Author and date constraints of an ordinary question ("What did Bartlett write about
 Venezuela?") become retrieval filters (`question_filters`).
@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence
 from assistant.answer.citations import citation_for, content_terms
 from assistant.chunking import sentence_spans
 from assistant.conversation import conversation_docs, topic_terms
-from assistant.ingest.metadata import parse_byline, parse_date
+from assistant.ingest.metadata import is_header_line, parse_byline, parse_date
 from assistant.records import Answer, Chunk, Citation, Passage, SourceInfo, Turn
 from assistant.retrieval import Filters
 
@@ -275,6 +275,24 @@ def header_line(chunks: Sequence[Chunk], want: str, source: SourceInfo) -> tuple
     return None
 
 
+def title_line(chunks: Sequence[Chunk], title: str) -> tuple[Chunk, int, int] | None:
+    """The article's title line as it stands in the cleaned text, if it is there."""
+    if not title:
+        return None
+    for ch in chunks:
+        if ch.start >= HEADER_CHARS:
+            break
+        pos = 0
+        for line in ch.text.split("\n"):
+            start = ch.start + pos
+            pos += len(line) + 1
+            stripped = line.strip()
+            if stripped and is_header_line(stripped, title) and not parse_date(stripped) and not parse_byline(stripped):
+                s = start + line.index(stripped[0])
+                return ch, s, s + len(stripped)
+    return None
+
+
 def opening_sentence(chunks: Sequence[Chunk]) -> tuple[Chunk, int, int] | None:
     for ch in chunks:
         for s, e in sentence_spans(ch.text):
@@ -295,11 +313,12 @@ def best_sentence(passage: Passage, topic: str) -> tuple[int, int]:
 
 
 def _where_from(fmt: str, what: str) -> str:
+    """Where a value that is not in the article's text came from (header lines stay in the text)."""
     if fmt == "html":
-        return f"the page's {what} line or its metadata, read when it was indexed"
+        return "the page's metadata (its HTML meta tags), not its text"
     if fmt == "pdf":
-        return f"the PDF's {what} line or its document properties, read when it was indexed"
-    return f"the {what} line at the top of the article, kept as metadata when it was indexed"
+        return "the PDF's document properties, not its text"
+    return f"the article's {what}, read when it was indexed (re-index to cite the line itself)"
 
 
 def _names(authors: Sequence[str]) -> str:
@@ -355,8 +374,8 @@ def _metadata_answer(question: str, kind: str, target: _Target, library: Library
     value_known = bool(src.authors) if kind == "author" else bool(src.published)
     found = header_line(chunks, kind, src) if value_known else None
     note = ""
-    if found is None:
-        found = opening_sentence(chunks)
+    if found is None:  # the value is not in the text (HTML meta, PDF properties): cite the title line
+        found = title_line(chunks, src.title) or opening_sentence(chunks)
         if value_known:
             note = f" (from {_where_from(src.format, 'byline' if kind == 'author' else 'date')})"
     if found is None:

@@ -16,6 +16,7 @@ import numpy as np
 from assistant.answer.citations import citation_for, content_terms
 from assistant.chunking import sentence_spans
 from assistant.embeddings import Embedder
+from assistant.ingest.metadata import is_header_line
 from assistant.records import Citation, Passage
 
 NOT_FOUND = "The indexed articles do not answer this question."
@@ -68,7 +69,7 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
         for s, e in sentence_spans(ch.text):
             text = ch.text[s:e]
             key = " ".join(text.split()).lower()
-            if len(text) < MIN_SENTENCE_CHARS or key in seen:
+            if len(text) < MIN_SENTENCE_CHARS or key in seen or is_header_line(text, ch.title):
                 continue
             seen.add(key)
             sim = p.similarity if p.similarity is not None else UNKNOWN_PASSAGE_SIM

@@ -3,7 +3,8 @@
 Rules are data (`junk_rules.toml`); this module only knows their kinds:
 lines dropped anywhere, captions, section labels, where an article ends, and where
 teasers of *other* articles trail a page. Header lines (title, byline, date) become
-metadata and leave the body, so the title is not quoted as if it were a claim.
+metadata and stay in the text, where a citation of the byline or date can point at them;
+answerers skip them as claims (`metadata.is_header_line`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ RULES_FILE = Path(__file__).with_name("junk_rules.toml")
 # How much article text must precede a tail marker for it to end the article.
 MIN_BODY_BEFORE_TAIL = 200
 HEADER_LINES = 8  # how far into the text the title/byline/date are looked for
+# Bumped when cleaning changes what the text of an unchanged file is: documents indexed by
+# an older cleaner are processed again (their offsets would not match what a fresh clean gives).
+CLEANER_VERSION = 2
 PULL_QUOTE_MIN = 40  # shortest standalone line treated as a repeated pull quote
 
 
@@ -206,10 +210,8 @@ def _take_header(lines: list[_Line], raw: RawDoc, dropped: list[str]) -> tuple[l
                                        or _norm_key(title).startswith(_norm_key(text))) and looks_like_headline(text):
             title = title if title and len(title) >= len(text) and _norm_key(title) != _norm_key(text) else text
             found_title_line = True
-        else:
-            continue
-        dropped.append(text)
-        lines[i] = _Line("", ln.page, blank=True)
+        # the header lines stay in the text: a "who wrote it?" answer cites the byline as it stands
+        # there. Answerers never quote them as claims (metadata.is_header_line).
     return lines, title, authors, published
 
 

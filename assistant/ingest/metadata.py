@@ -94,3 +94,15 @@ def title_from_path(path: str) -> str:
     stem = re.sub(r"^\d+[_-]", "", stem)
     words = re.split(r"[-_\s]+", stem)
     return " ".join(w for w in words if w).capitalize() or stem
+
+
+def _key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def is_header_line(text: str, title: str = "") -> bool:
+    """A date line, a byline or the title line: metadata in the text, never a claim to quote."""
+    text = text.strip()
+    if not text:
+        return False
+    return bool(parse_date(text) or parse_byline(text) or (title and _key(text) == _key(title)))
