@@ -102,8 +102,9 @@ def clean_question(question: str) -> tuple[str, list[str]]:
     return text, warnings
 
 
-def _plain(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
+def _quoted(turns: Sequence[Turn]) -> set[tuple[str, int, int]]:
+    """The passages earlier turns quoted: a follow-up should say something new."""
+    return {(c.doc_id, c.start, c.end) for t in turns for c in t.citations}
 
 
 class Engine:
@@ -120,7 +121,6 @@ class Engine:
         self._lock = threading.RLock()
         self._embed_lock = threading.Lock()
         self._cache: EmbeddingCache | None = None
-        self._support_vectors: dict[str, np.ndarray] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -477,17 +477,21 @@ class Engine:
             passages = prefer_conversation(passages, condensed.docs, kk)
         t1 = time.perf_counter()
         answer = None
+        llm_dropped: list[dict[str, str]] = []
         if kind == "llm" and passages:
+            self._checker().use_parser(wait=False)  # the parse loads while the model writes
             try:
                 pieces: list[str] = []
                 for piece in self._llm().stream(search, passages):
                     pieces.append(piece)
                     yield piece
-                answer = self._checked_llm_answer(question, "".join(pieces), passages, warnings)
+                answer = self._checked_llm_answer(question, "".join(pieces), passages, warnings, dropped=llm_dropped)
             except LLMError as exc:
                 warnings.append(f"{exc}; showing the extractive answer instead")
         if answer is None:
-            answer = self._extractive(question, condensed.answer_text, passages, q_vec, warnings)
+            answer = self._extractive(question, condensed.answer_text, passages, q_vec, warnings,
+                                      quoted_before=_quoted(history[-1:]) if condensed.followup else set())
+            answer.dropped = llm_dropped + answer.dropped  # the model's claims the check removed stay visible
         if self.settings.answerability and answer.answered:
             answer = self._answerable(answer, text, passages)
         answer.standalone_question = search
@@ -527,9 +531,10 @@ class Engine:
         return LLMAnswerer(self.settings, self._chat_model)
 
     def _extractive(self, question: str, text: str, passages: list[Passage], q_vec: np.ndarray,
-                    warnings: list[str]) -> Answer:
+                    warnings: list[str], quoted_before: set[tuple[str, int, int]] | None = None) -> Answer:
         body, citations, answered = answer_extractive(text, passages, self.embedder, self.settings.min_evidence,
-                                                      self.settings.max_answer_sentences, q_vec)
+                                                      self.settings.max_answer_sentences, q_vec,
+                                                      quoted_before=quoted_before)
         dropped: list[dict[str, str]] = []
         if answered:
             checked = check_answer(body, citations, passages, self.support, self.settings.support_threshold)

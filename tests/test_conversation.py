@@ -229,3 +229,23 @@ def test_shared_article_followups_are_answered_from_the_conversation(real_engine
         ans = real_engine.ask(q, history=history)
         history.append(Turn.of(ans))
     assert ans.answered and expect in ans.answer and len({c.doc_id for c in ans.citations}) == 1
+
+
+def test_a_followup_prefers_a_new_sentence_to_the_one_just_quoted(fake_settings, hash_embedder, tmp_path) -> None:  # noqa: ANN001
+    """When another sentence answers nearly as well, a follow-up does not repeat the last quote."""
+    from assistant.engine import Engine
+    from assistant.records import Turn
+
+    docs = tmp_path / "d"
+    docs.mkdir()
+    (docs / "port.txt").write_text(
+        "May 2, 2024\n\nPort strike\n\nBy Ana Test\n\n"
+        "The dockworkers of Velmar went on strike over pay in the spring of 2024.\n\n"
+        "The dockworkers of Velmar went back to work after the strike over pay when the port offered a bonus.\n")
+    engine = Engine(fake_settings, embedder=hash_embedder)
+    engine.index([docs])
+    first = engine.ask("Why did the dockworkers of Velmar strike?")
+    again = engine.ask("Why did the dockworkers of Velmar strike?")
+    follow = engine.ask("and then?", history=[Turn.of(first)])
+    assert first.citations and again.citations[0].quote == first.citations[0].quote
+    assert follow.answered and follow.citations[0].quote != first.citations[0].quote

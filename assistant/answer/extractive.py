@@ -24,6 +24,7 @@ NOT_FOUND = "The indexed articles do not answer this question."
 W_COSINE, W_LEXICAL = 0.55, 0.45
 REDUNDANT_OVERLAP = 0.6  # share of content words two chosen sentences may have in common
 SECONDARY_RATIO = 0.8  # a further sentence must score this fraction of the best one
+REPEAT_PENALTY = 0.8  # a follow-up ranks a sentence the last answer quoted at this fraction of its score
 MIN_SENTENCE_CHARS = 25
 # Only this many sentences (the best by words and passage similarity) are embedded:
 # embedding is the cost of an answer on a CPU (~10 ms a sentence here).
@@ -125,11 +126,22 @@ def _enough(c: Candidate, min_evidence: float) -> bool:
 
 
 def answer_extractive(question: str, passages: Sequence[Passage], embedder: Embedder, min_evidence: float,
-                      max_sentences: int = 3, q_vec: np.ndarray | None = None) -> tuple[str, list[Citation], bool]:
-    """(answer text with [n] markers, citations, answered?)."""
+                      max_sentences: int = 3, q_vec: np.ndarray | None = None,
+                      quoted_before: set[tuple[str, int, int]] | None = None) -> tuple[str, list[Citation], bool]:
+    """(answer text with [n] markers, citations, answered?).
+
+    `quoted_before`: (doc_id, start, end) of sentences the conversation's last answer quoted. A
+    follow-up ("what did it do instead?") wants something new: such a sentence is ranked lower
+    and is not added as a further sentence, but it still answers when nothing else comes close.
+    """
     cands = candidates(passages)
     score_candidates(question, cands, embedder, q_vec)
-    ranked = sorted(cands, key=lambda c: c.score, reverse=True)
+    seen = quoted_before or set()
+
+    def repeated(c: Candidate) -> bool:
+        return (passages[c.passage_index].chunk.doc_id, c.start, c.end) in seen
+
+    ranked = sorted(cands, key=lambda c: c.score * (REPEAT_PENALTY if repeated(c) else 1.0), reverse=True)
     if not ranked or not _enough(ranked[0], min_evidence):
         return NOT_FOUND, [], False
     best = ranked[0]
@@ -137,6 +149,8 @@ def answer_extractive(question: str, passages: Sequence[Passage], embedder: Embe
     for c in ranked[1:]:
         if len(chosen) >= max_sentences:
             break
+        if repeated(c):
+            continue
         if c.score < best.score * SECONDARY_RATIO or not _enough(c, min_evidence):
             break
         if any(_redundant(c, o) for o in chosen):
