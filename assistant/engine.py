@@ -318,7 +318,7 @@ class Engine:
                 self._indexing += 1
                 try:
                     report = Indexer(self.settings, store, lambda: self.embedder, self._embedding_cache()).run(
-                        files, progress, fetched.pages, only, manifest)
+                        files, progress, fetched.pages, only, manifest, stop=stop)
                     with self._lock:
                         self._refresh()
                 finally:

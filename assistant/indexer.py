@@ -308,10 +308,13 @@ class Indexer:
         return doc, chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
 
     def run(self, paths: list[Path], progress: ProgressFn | None = None, pages: Sequence[FetchedPage] = (),
-            only: Sequence[Path] | None = None, manifest: dict[str, ManifestEntry] | None = None) -> IndexReport:
+            only: Sequence[Path] | None = None, manifest: dict[str, ManifestEntry] | None = None,
+            stop: threading.Event | None = None) -> IndexReport:
         """Index `paths` (all of them, or with `only` just what lies at or under those paths) and
         fetched `pages`. `manifest` is the caller's current copy of the index's manifest (a watcher's
-        engine keeps one), which spares reading it whole; after an interrupted run it is read anyway."""
+        engine keeps one), which spares reading it whole; after an interrupted run it is read anyway.
+        A set `stop` ends the run after the batch being written (what is committed stays; the next
+        run does the rest), so quitting a chat does not wait for a whole folder."""
         t0 = time.perf_counter()
         emit = progress or (lambda e: None)
         report = IndexReport()
@@ -339,6 +342,9 @@ class Indexer:
         done_docs = 0
         per_batch = max(1, self.settings.index_batch_docs)
         for b in range(0, total, per_batch):
+            if stop is not None and stop.is_set():
+                log.info("stopped after %d of %d documents; the next run does the rest", b, total)
+                break
             batch = plan.work[b:b + per_batch]
             prepared: list[tuple[_Work, Document, list[Chunk]]] = []
             for w in batch:

@@ -40,6 +40,13 @@ class HashEmbedder:
         return out
 
 
+@pytest.fixture(autouse=True)
+def private_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Conversations (and anything else kept under $XDG_STATE_HOME) go to a temp folder, also for
+    the CLI subprocesses tests start: a test run never writes into the user's state."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def hash_embedder() -> HashEmbedder:
     return HashEmbedder()

@@ -112,3 +112,11 @@ def test_a_rare_question_term_must_be_in_the_evidence() -> None:
 def test_an_unknown_mode_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="mode"):
         unmet("a", "b", mode="answer")  # type: ignore[arg-type]
+
+
+def test_an_abbreviated_month_is_a_month_only_beside_a_number() -> None:
+    from assistant.answer.constraints import extract
+
+    assert not extract("What does Mar Azul argue?").dates
+    assert not extract("Jan Novak voted against it.").dates
+    assert [d.value for d in extract("It opened on Mar 3, 2024.").dates if d.kind == "month"] == [3]

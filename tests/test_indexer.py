@@ -179,3 +179,25 @@ def test_a_full_disk_is_a_clear_error_and_the_previous_index_still_answers(
     reopened = Engine(engine.settings, embedder=engine.embedder)
     assert reopened.open().documents == 2
     assert reopened.retrieve("library archive", k=3)
+
+
+def test_a_stopped_run_keeps_what_it_committed_and_the_next_run_does_the_rest(fake_settings, hash_embedder, tmp_path) -> None:  # noqa: ANN001
+    import threading
+
+    from assistant.engine import Engine
+
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for i in range(12):
+        (docs / f"d{i:02d}.txt").write_text(f"Report {i}\n\nThe canal project number {i} cost {i + 3} million euros.\n")
+    stop = threading.Event()
+    engine = Engine(fake_settings.replace(index_batch_docs=4), embedder=hash_embedder)
+
+    def progress(event) -> None:  # noqa: ANN001
+        if event.phase == "write":
+            stop.set()  # after the first committed batch
+
+    first = engine.index([docs], progress=progress, stop=stop)
+    assert first.added == 4 and engine.status().documents == 4
+    second = engine.index([docs])
+    assert second.added == 8 and second.unchanged == 4 and engine.status().documents == 12

@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 Mode = Literal["claim", "question"]
 Parser = Callable[[str], Any]  # text -> spaCy Doc
 
+_MONTH_ABBREVIATIONS = frozenset({"jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"})
 # spaCy entity labels that name something a claim must not swap
 ENTITY_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"})
 NEGATION_CUES = frozenset({"not", "no", "never", "none", "neither", "nor", "without", "cannot", "nobody", "nothing",
@@ -370,8 +371,17 @@ def _quantities_and_dates(toks: list[_Tok], text: str) -> tuple[list[Quantity], 
     def month_at(j: int) -> int:
         if 0 <= j < len(toks) and toks[j].kind == "word" and lows[j] in t.months:
             if toks[j].text[0].isupper() and (len(lows[j]) > 3 or lows[j] != "may"):
+                if lows[j] in _MONTH_ABBREVIATIONS and not beside_a_number(j):
+                    return 0  # "Mar Azul", "Jan Novak": a name, not a month
                 return t.months[lows[j]]
         return 0
+
+    def beside_a_number(j: int) -> bool:
+        """"Mar 3", "3 Mar 2024", "Sept. 2023": an abbreviated month stands next to a number."""
+        after = j + 1
+        if after < len(toks) and toks[after].text == ".":
+            after += 1
+        return (after < len(toks) and toks[after].kind == "num") or (j > 0 and toks[j - 1].kind == "num")
 
     # months, weekdays, days of the month
     for i, tok in enumerate(toks):

@@ -33,6 +33,7 @@ from assistant.tui.widgets import (AnswerMessage, ConversationDivider, EmptyInde
 from assistant.watch import Watcher, WatchBatch
 
 WELCOME_TITLES = 5
+REINDEX_WAIT_S = 600.0  # ctrl+r waits this long for another index run (a watcher's batch) to finish
 NARROW = 100  # below this many columns the chat and the sources panel take turns (ctrl+t)
 ERROR_CHARS = 200  # an error is one line of at most this many characters
 
@@ -522,9 +523,11 @@ class ChatApp(App[None]):
             if event.phase in ("scan", "write") and event.total:
                 self.call_from_thread(self.query_one("#reindex-progress", ProgressBar).update,
                                       total=event.total, progress=event.done)
+            elif event.phase == "wait":  # a watcher's batch or another `assistant index` run holds the index
+                self.call_from_thread(self._status, "re-index waits for another index run to finish…")
 
         try:
-            report = self.engine.index(self.docs, progress=progress)
+            report = self.engine.index(self.docs, progress=progress, wait=REINDEX_WAIT_S)
         except Exception as exc:
             self.call_from_thread(self._reindexed, None, error_line(exc))
             return
