@@ -43,7 +43,7 @@ from bench.corpus import make_corpus  # noqa: E402
 
 EXAMPLES = REPO / "examples"
 SHARED = REPO.parent / "shared" / "articles"
-SPLITS = ["tune", "heldout", "heldout2", "heldout3", "heldout4"]
+SPLITS = ["tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"]
 
 
 def log(msg: str) -> None:

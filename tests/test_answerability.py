@@ -124,3 +124,15 @@ def test_adversarial_held_out_targets(real_engine: Engine) -> None:
     rep = evaluate(real_engine, items, 5)
     assert rep.abstain_correct >= 0.5
     assert rep.answer_hit >= 0.85 and rep.citation_recall >= 0.90
+
+
+def test_a_question_whose_names_are_met_only_in_another_passage_is_refused(real_engine, shared_articles) -> None:  # noqa: ANN001
+    """The issue's example: the article names China and Russia's exports, but never together."""
+    ans = real_engine.ask("What did Russia export to China?")
+    assert not ans.answered and not ans.citations
+    assert any("China" in w or "export" in w for w in ans.warnings)
+
+
+def test_the_same_article_still_answers_what_it_does_say(real_engine, shared_articles) -> None:  # noqa: ANN001
+    ans = real_engine.ask("What did Iran reportedly agree to provide Russia in July?")
+    assert ans.answered and "drones" in ans.answer

@@ -3,10 +3,12 @@
 Retrieval always finds something, and the best sentence about "the Velmar nuclear plant"
 is the one about the Velmar desalination plant. Each quoted sentence is judged with its
 neighbours in the passage (its window): the question's names, numbers, dates and negation
-(`constraints.py`, shared with the claim check) and its topic words must be met there. Names
-and topic words may also be met anywhere in the retrieved text of the cited article (an
-article about Velmar does not repeat "Velmar" in every sentence), and a topic word counts as
-met by a near-synonym in the window (word embeddings, `TERM_SIMILARITY`). Sentences whose
+(`constraints.py`, shared with the claim check) and its topic words must be met there. Names,
+numbers and dates may also be met in the rest of the cited passage and topic words in the
+article's title (an article about Velmar does not repeat "Velmar" in every sentence), but not
+elsewhere in the article: "What did Russia export to China?" is not answered by a sentence about
+Russia's exports from an article that names China in another passage. A topic word counts as met
+by a near-synonym in the window (word embeddings, `TERM_SIMILARITY`). Sentences whose
 window fails are dropped; when none is left the answer is "not in the articles" and the
 passages stay as the nearest, not an answer.
 
@@ -119,7 +121,9 @@ class Verdict:
         return bool(self.kept)
 
 
-def _unmet_one(q: str, window: str, passage: str, vectors: WordVectors | None) -> list[str]:
+def _unmet_one(q: str, window: str, passage: str, vectors: WordVectors | None, about: str = "") -> list[str]:
+    """Reasons the window fails `q`: names, numbers, dates may be met in the cited `passage`, topic
+    words only in the window or in `about` (the article's title)."""
     c = extract(q)
     # judged below, or too loose in a question to refuse on: rare words (topic words below), seasons, "first"
     # ("the first water" is no count), and direction words (a question's "begin" is not refuted
@@ -136,20 +140,17 @@ def _unmet_one(q: str, window: str, passage: str, vectors: WordVectors | None) -
 
 def judge(question: str, citations: Sequence[Citation], passages: Sequence[Passage],
           vectors: WordVectors | None = None) -> Verdict:
-    """Each citation is judged on its own window (the quote and its neighbours); names and topic
-    words may also be met anywhere in the retrieved text of its article."""
+    """Each citation is judged on its own window (the quote and its neighbours); names may also be
+    met in its passage, topic words in its article's title."""
     by_chunk = {p.chunk.chunk_id: p for p in passages}
     q = question
     kept: list[Citation] = []
     reasons: list[str] = []
-    wide_of: dict[str, str] = {}
     for c in citations:
         p = by_chunk.get(c.chunk_id)
         window = evidence_window(c, p) if p else c.quote
-        if c.doc_id not in wide_of:
-            wide_of[c.doc_id] = "\n".join(dict.fromkeys(
-                t for p2 in passages if p2.chunk.doc_id == c.doc_id for t in (p2.chunk.title, p2.chunk.text)))
-        why = _unmet_one(q, window, wide_of[c.doc_id], vectors)
+        title = p.chunk.title if p else ""
+        why = _unmet_one(q, window, f"{title}\n{p.chunk.text}" if p else c.quote, vectors, about=title)
         if why:
             reasons.extend(r for r in why if r not in reasons)
         else:
