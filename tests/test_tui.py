@@ -620,3 +620,21 @@ def test_chat_over_a_missing_folder_is_a_one_line_error(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(cli, ["chat", str(tmp_path / "nowhere"), "--index-dir", str(tmp_path / "index")])
     assert result.exit_code == 2 and "no such folder" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+async def test_an_article_fetched_from_the_web_opens_at_its_url(app_factory, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from assistant.records import Citation, Document
+
+    app = app_factory()
+    opened: list[str] = []
+    monkeypatch.setattr(app, "open_url", lambda url, **kw: opened.append(url))
+    url = "https://news.example.org/2024/ferry"
+    doc = Document(doc_id=url, source=url, text="Ferry service resumes.\n\nThe ferry resumed service.", title="Ferry")
+    cite = Citation(1, url, "Ferry", [], None, url, "c1", 24, 50, "The ferry resumed service.", 1.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(app, pilot)
+        app.push_screen(ArticleScreen(doc, cite))
+        await pilot.pause()
+        await pilot.press("u")
+        await pilot.pause()
+        assert opened == [url]

@@ -52,9 +52,22 @@ class HelpScreen(ModalScreen[None]):
 
 
 class ArticleScreen(ModalScreen[None]):
-    """The whole cleaned article, scrolled to the cited passage, the quote highlighted."""
+    """The whole cleaned article, scrolled to the cited passage, the quote highlighted; an article
+    fetched from the web opens at its URL with `u`."""
 
-    BINDINGS = [Binding("escape,q", "dismiss", "close")]
+    BINDINGS = [Binding("escape,q", "dismiss", "close"), Binding("u", "open_url", "open the web page")]
+
+    @property
+    def url(self) -> str | None:
+        source = self.doc.source or ""
+        return source if source.startswith(("http://", "https://")) else None
+
+    def action_open_url(self) -> None:
+        if self.url is None:
+            self.notify("this article is a file, not a web page", timeout=3)
+            return
+        self.app.open_url(self.url)
+        self.notify(f"opening {self.url}", timeout=3)
 
     def __init__(self, doc: Document, citation: Citation) -> None:
         super().__init__()
@@ -83,7 +96,7 @@ class ArticleScreen(ModalScreen[None]):
                         yield Static(text, classes="para cited")
                     else:
                         yield Static(Text(para), classes="para")
-            yield Static(Text("escape to close", style="dim"))
+            yield Static(Text("escape to close" + (" · u opens the web page" if self.url else ""), style="dim"))
 
     def on_mount(self) -> None:
         cited = self.query(".cited")
