@@ -100,6 +100,11 @@ def _index_progress(enabled: bool) -> Iterator[object]:
             if e.phase in ("scan", "write") and e.total:
                 tid = tasks.setdefault("files", progress.add_task("files", total=e.total))
                 progress.update(tid, completed=e.done, total=e.total)
+            elif e.phase == "fetch" and e.total:
+                tid = tasks.setdefault("fetch", progress.add_task("fetching", total=e.total))
+                progress.update(tid, completed=e.done, total=e.total)
+            elif e.phase == "wait" and "wait" not in tasks:  # another index run (or a watcher's batch) holds the lock
+                tasks["wait"] = progress.add_task("waiting for another index run", total=None)
             elif e.phase == "lexical":
                 tasks.setdefault("lexical", progress.add_task("keywords", total=None))
 
