@@ -61,6 +61,10 @@ class ManifestEntry:
         return ManifestEntry(**json.loads(text))
 
 
+def _one_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
 def _writes(method):  # noqa: ANN001, ANN201
     """A failed write (full disk, read-only folder, server gone) becomes a one-line StoreError."""
     import functools
@@ -72,8 +76,7 @@ def _writes(method):  # noqa: ANN001, ANN201
         except StoreError:
             raise
         except Exception as exc:
-            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-            raise StoreError(f"cannot write the index at {self.location}: {reason} "
+            raise StoreError(f"cannot write the index at {self.location}: {_one_line(exc)} "
                              "(the previous index is still usable)") from exc
 
     return wrapper
@@ -91,21 +94,20 @@ def _reads(method):  # noqa: ANN001, ANN201
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        try:
-            return method(self, *args, **kwargs)
-        except StoreError:
-            raise
-        except Exception as first:
-            log.info("index read failed (%s: %s); retrying on a fresh client", type(first).__name__, first)
+        for attempt in (1, 2):
             try:
-                self.reopen()
                 return method(self, *args, **kwargs)
             except StoreError:
                 raise
             except Exception as exc:
-                reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-                raise StoreError(f"cannot read the index at {self.location}: {reason} (another process may be "
-                                 "rewriting it; ask again in a moment, or restart if this persists)") from exc
+                if attempt == 2:
+                    raise StoreError(f"cannot read the index at {self.location}: {_one_line(exc)} (another process "
+                                     "may be rewriting it; ask again in a moment, or restart if this persists)") from exc
+                log.info("index read failed (%s: %s); retrying on a fresh client", type(exc).__name__, exc)
+                try:
+                    self.reopen()
+                except Exception as again:
+                    raise StoreError(f"cannot reopen the index at {self.location}: {_one_line(again)}") from again
 
     return wrapper
 

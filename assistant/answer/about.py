@@ -249,8 +249,8 @@ def _chunk_at(chunks: Sequence[Chunk], start: int, end: int) -> Chunk | None:
     return None
 
 
-def header_line(chunks: Sequence[Chunk], want: str, source: SourceInfo) -> tuple[Chunk, int, int] | None:
-    """The byline ("author") or date line ("date") as it stands in the cleaned text, if it is there."""
+def _top_lines(chunks: Sequence[Chunk]) -> Iterable[tuple[Chunk, int, int, str]]:
+    """The non-blank lines near the top of an article: (chunk, start, end, text) in document offsets."""
     for ch in chunks:
         if ch.start >= HEADER_CHARS:
             break
@@ -259,37 +259,29 @@ def header_line(chunks: Sequence[Chunk], want: str, source: SourceInfo) -> tuple
             start = ch.start + pos
             pos += len(line) + 1
             stripped = line.strip()
-            if not stripped:
-                continue
-            s = start + line.index(stripped[0])
-            e = s + len(stripped)
-            if want == "author":
-                parsed = parse_byline(stripped)
-                if parsed and source.authors and {a.lower() for a in parsed[0]} & {a.lower() for a in source.authors}:
-                    return ch, s, e
-            else:
-                as_date = parse_date(stripped)
-                by = parse_byline(stripped)
-                if (as_date and as_date == source.published) or (by and by[1] and by[1] == source.published):
-                    return ch, s, e
+            if stripped:
+                s = start + line.index(stripped[0])
+                yield ch, s, s + len(stripped), stripped
+
+
+def header_line(chunks: Sequence[Chunk], want: str, source: SourceInfo) -> tuple[Chunk, int, int] | None:
+    """The byline ("author") or date line ("date") as it stands in the cleaned text, if it is there."""
+    for ch, s, e, text in _top_lines(chunks):
+        by = parse_byline(text)
+        if want == "author":
+            if by and source.authors and {a.lower() for a in by[0]} & {a.lower() for a in source.authors}:
+                return ch, s, e
+        elif parse_date(text) == source.published or (by and by[1] and by[1] == source.published):
+            if source.published:
+                return ch, s, e
     return None
 
 
 def title_line(chunks: Sequence[Chunk], title: str) -> tuple[Chunk, int, int] | None:
     """The article's title line as it stands in the cleaned text, if it is there."""
-    if not title:
-        return None
-    for ch in chunks:
-        if ch.start >= HEADER_CHARS:
-            break
-        pos = 0
-        for line in ch.text.split("\n"):
-            start = ch.start + pos
-            pos += len(line) + 1
-            stripped = line.strip()
-            if stripped and is_header_line(stripped, title) and not parse_date(stripped) and not parse_byline(stripped):
-                s = start + line.index(stripped[0])
-                return ch, s, s + len(stripped)
+    for ch, s, e, text in _top_lines(chunks):
+        if title and is_header_line(text, title) and not parse_date(text) and not parse_byline(text):
+            return ch, s, e
     return None
 
 
