@@ -489,8 +489,15 @@ class Engine:
             except LLMError as exc:
                 warnings.append(f"{exc}; showing the extractive answer instead")
         if answer is None:
-            answer = self._extractive(question, condensed.answer_text, passages, q_vec, warnings,
-                                      quoted_before=_quoted(history[-1:]) if condensed.followup else set())
+            quoted = _quoted(history[-1:]) if condensed.followup else set()
+            # a follow-up ("who led it?") is about the conversation's articles: answer from them when they
+            # can, from everything retrieved only when they cannot
+            focus = [p for p in passages if p.chunk.doc_id in condensed.docs] if condensed.followup else []
+            if focus and len(focus) < len(passages):
+                focused = self._extractive(question, condensed.answer_text, focus, q_vec, list(warnings), quoted)
+                answer = focused if focused.answered else None
+            if answer is None:
+                answer = self._extractive(question, condensed.answer_text, passages, q_vec, warnings, quoted)
             answer.dropped = llm_dropped + answer.dropped  # the model's claims the check removed stay visible
         if self.settings.answerability and answer.answered:
             answer = self._answerable(answer, text, passages)
