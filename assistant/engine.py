@@ -22,6 +22,7 @@ from assistant.answer.about import (AuthorIndex, Library, answer_about, merge_fi
                                     strip_constraints)
 from assistant.answer.about import kind_of as about_kind
 from assistant.answer.answerability import WordVectors, check_answerable
+from assistant.answer.constraints import extract
 from assistant.answer.citations import check_answer, markers_of
 from assistant.answer.extractive import NOT_FOUND, answer_extractive
 from assistant.answer.llm import LLMAnswerer, LLMError
@@ -496,6 +497,13 @@ class Engine:
             if focus and len(focus) < len(passages):
                 focused = self._extractive(question, condensed.answer_text, focus, q_vec, list(warnings), quoted)
                 answer = focused if focused.answered else None
+                if answer is None and not condensed.reason.startswith("opener") \
+                        and not extract(condensed.own or text).entities:
+                    # "when will it open?" brings no subject of its own ("what about X?" and a name do): it is
+                    # about the conversation's articles, and another article's opening is the wrong subject
+                    answer = focused
+                    answer.warnings.append("the conversation's articles do not answer this follow-up; "
+                                           "ask it in full to search every article")
             if answer is None:
                 answer = self._extractive(question, condensed.answer_text, passages, q_vec, warnings, quoted)
             answer.dropped = llm_dropped + answer.dropped  # the model's claims the check removed stay visible

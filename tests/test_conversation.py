@@ -249,3 +249,16 @@ def test_a_followup_prefers_a_new_sentence_to_the_one_just_quoted(fake_settings,
     follow = engine.ask("and then?", history=[Turn.of(first)])
     assert first.citations and again.citations[0].quote == first.citations[0].quote
     assert follow.answered and follow.citations[0].quote != first.citations[0].quote
+
+
+@pytest.mark.slow
+def test_a_followup_with_no_subject_of_its_own_is_not_answered_from_another_article(real_engine) -> None:  # noqa: ANN001
+    """'When will it open?' after a question about the Velmar plant: the drought fund 'opened' too,
+    but that is another subject. Only the conversation's articles may answer it."""
+    from assistant.records import Turn
+
+    first = real_engine.ask("How much will the Velmar plant cost?")
+    follow = real_engine.ask("When will it open?", history=[Turn.of(first)])
+    assert all(c.doc_id.endswith("velmar-desalination-plant.txt") for c in follow.citations)
+    other = real_engine.ask("what about the wind auction?", history=[Turn.of(first)])
+    assert other.answered and other.citations[0].doc_id.endswith("north-sea-wind-auction.txt")
