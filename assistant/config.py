@@ -1,8 +1,14 @@
 """One place for every setting: defaults < TOML file < environment < flags.
 
 The TOML file is `assistant.toml` (top-level keys) or the `[tool.assistant]` table
-of a `pyproject.toml`, looked up in the working directory unless `ASSISTANT_CONFIG`
-names a file. Environment variables are `ASSISTANT_<FIELD>` in upper case.
+of a `pyproject.toml`, looked up in the working directory and then in each of its
+parents (the nearest wins) unless `ASSISTANT_CONFIG` names a file. Environment
+variables are `ASSISTANT_<FIELD>` in upper case.
+
+The index is one per user by default, as CLI tools keep their data:
+`$XDG_DATA_HOME/assistant/index` on Linux (`platformdirs` finds the right folder on every OS),
+unless a flag, `ASSISTANT_INDEX_DIR` or a config file names another. An `./index` made by an
+older version (when the default was the working folder) is still used where it is found.
 """
 
 from __future__ import annotations
@@ -10,17 +16,49 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+APP_NAME = "assistant"
+LEGACY_INDEX = Path("index")  # the default before the per-user folder: ./index in the working folder
+
+
+def user_data_dir() -> Path:
+    """The per-user data folder: `$XDG_DATA_HOME/assistant` (Linux), `~/Library/Application Support/assistant`
+    (macOS), `%LOCALAPPDATA%\\assistant` (Windows)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_state_dir() -> Path:
+    """The per-user state folder (`$XDG_STATE_HOME/assistant` on Linux): conversations, chat choices."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
+
+
+def default_index_dir() -> Path:
+    return user_data_dir() / "index"
+
+
+def short_path(path: str | os.PathLike[str]) -> str:
+    """A path as a person reads it: the home folder shown as `~` (URLs and other strings unchanged)."""
+    text = os.fspath(path)
+    if "://" in text or not os.path.isabs(text):
+        return text
+    home = str(Path.home())
+    if home not in ("", "/") and (text == home or text.startswith(home.rstrip(os.sep) + os.sep)):
+        return "~" + text[len(home.rstrip(os.sep)):]
+    return text
 
 
 @dataclass
 class Settings:
-    # where the index lives
-    index_dir: Path = Path("index")
+    # where the index lives (default: the per-user data folder, see `default_index_dir`)
+    index_dir: Path = field(default_factory=default_index_dir)
     chroma_url: str | None = None  # http://host:port -> Chroma server instead of on-disk
     chroma_token: str | None = None
     collection: str = "articles"
@@ -83,15 +121,31 @@ class Settings:
     fetch_max_mb: float = 10.0  # a page or PDF over this is skipped
     feed_poll_seconds: float = 900.0  # --watch polls feeds this often
 
-    # UI state
-    state_file: Path = Path(".assistant-state.json")
+    # UI state: the chat's remembered answerer and k; default: chat-settings.json in the state folder
+    state_file: Path | None = None
+
+    # not a setting: where `index_dir` came from (default | legacy | config | environment | flags), for messages
+    index_origin: str = field(default="default", compare=False, metadata={"internal": True})
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with the non-None changes applied (flags that were not given stay out)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: (str(v) if isinstance(v, Path) else v) for f in fields(self) for v in [getattr(self, f.name)]}
+        return {f.name: (str(v) if isinstance(v, Path) else v) for f in _setting_fields() for v in [getattr(self, f.name)]}
+
+    @property
+    def index_location(self) -> str:
+        """Where the index is, as messages name it: the server URL or the folder (home as `~`)."""
+        return self.chroma_url or short_path(self.index_dir)
+
+    @property
+    def ui_state_file(self) -> Path:
+        return self.state_file if self.state_file is not None else (self.state_dir or user_state_dir()) / "chat-settings.json"
+
+
+def _setting_fields() -> list[dataclasses.Field]:
+    return [f for f in fields(Settings) if not f.metadata.get("internal")]
 
 
 class ConfigError(ValueError):
@@ -119,7 +173,7 @@ def _coerce(name: str, raw: Any, current: Any, source: str) -> Any:
 
 
 def _apply(settings: Settings, values: Mapping[str, Any], source: str, strict: bool) -> Settings:
-    known = {f.name for f in fields(Settings)}
+    known = {f.name for f in _setting_fields()}
     changes = {}
     for key, raw in values.items():
         name = key.replace("-", "_")
@@ -131,9 +185,16 @@ def _apply(settings: Settings, values: Mapping[str, Any], source: str, strict: b
     return dataclasses.replace(settings, **changes)
 
 
-def _find_config_file(cwd: Path) -> tuple[Path, dict[str, Any]] | None:
-    explicit = os.environ.get("ASSISTANT_CONFIG")
-    candidates = [Path(explicit)] if explicit else [cwd / "assistant.toml", cwd / "pyproject.toml"]
+def _find_config_file(cwd: Path, env: Mapping[str, str] | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """`ASSISTANT_CONFIG`, else the nearest `assistant.toml` or `pyproject.toml` with a `[tool.assistant]`
+    table in `cwd` or one of its parents."""
+    env = os.environ if env is None else env
+    explicit = env.get("ASSISTANT_CONFIG")
+    if explicit:
+        candidates = [Path(explicit)]
+    else:
+        here = cwd.absolute()
+        candidates = [d / name for d in (here, *here.parents) for name in ("assistant.toml", "pyproject.toml")]
     for path in candidates:
         if not path.is_file():
             if explicit:
@@ -157,24 +218,59 @@ def load_settings(cwd: Path | None = None, env: Mapping[str, str] | None = None,
     env = os.environ if env is None else env
     settings = Settings()
     base = cwd
-    found = _find_config_file(cwd)
+    origin = "default"
+    found = _find_config_file(cwd, env)
     if found:
         path, data = found
         settings = _apply(settings, data, str(path), strict=True)
         base = path.parent
+        if any(k.replace("-", "_") == "index_dir" for k in data):
+            origin = "config"
     prefix = "ASSISTANT_"
     env_values = {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and k != "ASSISTANT_CONFIG"}
     settings = _apply(settings, env_values, "environment", strict=False)
-    settings = _apply(settings, {k: v for k, v in flags.items() if v is not None}, "flags", strict=True)
-    for name in ("index_dir", "state_file"):
-        value = getattr(settings, name)
-        if not value.is_absolute():
-            settings = dataclasses.replace(settings, **{name: (base / value)})
-    for name in ("prompts_dir", "model_cache_dir", "state_dir"):
+    if "index_dir" in env_values:
+        origin = "environment"
+    given = {k: v for k, v in flags.items() if v is not None}
+    settings = _apply(settings, given, "flags", strict=True)
+    if "index_dir" in given:
+        origin = "flags"
+    if origin in ("environment", "flags"):
+        base_index = cwd  # a folder typed or exported is read where it was typed
+    else:
+        base_index = base
+    if not settings.index_dir.is_absolute():
+        settings = dataclasses.replace(settings, index_dir=base_index / settings.index_dir)
+    if origin == "default" and (cwd / LEGACY_INDEX / "chroma").is_dir():
+        # an index made by an older version, when ./index was the default: keep using it
+        settings = dataclasses.replace(settings, index_dir=cwd / LEGACY_INDEX)
+        origin = "legacy"
+    settings = dataclasses.replace(settings, index_origin=origin)
+    for name in ("prompts_dir", "model_cache_dir", "state_dir", "state_file"):
         value = getattr(settings, name)
         if value is not None and not value.is_absolute():
             settings = dataclasses.replace(settings, **{name: base / value})
     return settings
+
+
+def legacy_index_note(settings: Settings) -> str | None:
+    """Once per folder: the note that an `./index` from an earlier version is in use, and how to keep or move it."""
+    if settings.index_origin != "legacy":
+        return None
+    marker = (settings.state_dir or user_state_dir()) / "legacy-index-noted"
+    where = os.path.abspath(settings.index_dir)
+    try:
+        told = marker.read_text(encoding="utf-8").splitlines() if marker.exists() else []
+        if where in told:
+            return None
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        with open(marker, "a", encoding="utf-8") as fh:
+            fh.write(where + "\n")
+    except OSError:
+        pass  # saying it again next time is the price
+    return (f"using {short_path(where)}, an index made by an earlier version in this folder "
+            f"(the default is now {short_path(default_index_dir())}); to keep it, name it in assistant.toml "
+            f"(index_dir = \"index\") or ASSISTANT_INDEX_DIR, or move it to the new default")
 
 
 def default_prompts_dir() -> Path:

@@ -11,7 +11,7 @@ REMEMBERED = ("answerer", "k")
 
 def load_ui_state(settings: Settings) -> Settings:
     try:
-        data = json.loads(settings.state_file.read_text(encoding="utf-8"))
+        data = json.loads(settings.ui_state_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return settings
     changes = {}
@@ -24,6 +24,7 @@ def load_ui_state(settings: Settings) -> Settings:
 
 def save_ui_state(settings: Settings) -> None:
     try:
-        settings.state_file.write_text(json.dumps({k: getattr(settings, k) for k in REMEMBERED}), encoding="utf-8")
+        settings.ui_state_file.parent.mkdir(parents=True, exist_ok=True)
+        settings.ui_state_file.write_text(json.dumps({k: getattr(settings, k) for k in REMEMBERED}), encoding="utf-8")
     except OSError:
         pass  # remembering is a convenience; a read-only folder must not break the chat
