@@ -39,7 +39,8 @@ from assistant.store import ManifestEntry, Store, StoreError, release_clients, v
 from assistant.swap import recover_swap, swap_in
 
 MAX_QUESTION_CHARS = 2000
-NO_INDEX = "No articles are indexed yet. Add some with `assistant index PATH` (or ctrl+r in the chat)."
+NO_INDEX = ("No articles are indexed yet in {where}. Add some with `assistant index PATH` "
+            "(or open the chat as `assistant chat DIR`).")
 EMPTY_QUESTION = "Please type a question."
 SUPPORT_CACHE_SIZE = 4096  # texts whose vectors (and parses) the claim check keeps
 FOLLOWUP_EXTRA = 5  # a follow-up retrieves this many more passages, for the conversation's articles to compete
@@ -453,7 +454,8 @@ class Engine:
             return
         retriever = self._get_retriever()
         if retriever is None:
-            yield Answer(question=question, answer=NO_INDEX, answerer=kind, answered=False, warnings=warnings)
+            yield Answer(question=question, answer=NO_INDEX.format(where=self.settings.index_location), answerer=kind,
+                         answered=False, warnings=warnings)
             return
         t0 = time.perf_counter()
         history = list(history or [])[-self.settings.history_turns:] if self.settings.history_turns > 0 else []
