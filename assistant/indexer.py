@@ -140,11 +140,10 @@ def _doc_id(found: FoundFile) -> str:
     return f"{found.root.name}/{found.rel}" if found.root.name else found.rel
 
 
-def _display_source(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
+def _source_of(path: Path) -> str:
+    """What citations name a file by: its absolute path, which opens from any folder (the CLI and
+    the chat show the home folder as `~`)."""
+    return os.path.abspath(path)
 
 
 def _under(abs_path: str, roots: Sequence[Path | str]) -> bool:
@@ -251,7 +250,7 @@ class Indexer:
                 continue
             seen_ids[doc_id] = str(f.path)
             seen_abs.add(abs_path)
-            source = _display_source(f.path)
+            source = _source_of(f.path)
             candidates.append(_Candidate(f, doc_id, abs_path, st, source, str(f.path)))
         for page in pages:
             if page.url in seen_ids:
@@ -269,10 +268,12 @@ class Indexer:
         gone = [e for e in manifest.values() if e.abs_path not in seen_abs and e.doc_id not in seen_ids
                 and (e.abs_path in exact or e.abs_path.startswith(prefixes)) and not self._inside_index(e.abs_path)]
         gone_by_hash = {e.content_hash: e for e in gone}
+        vanished: dict[str, ManifestEntry] | None = None  # outside the scope, and its file is gone: moved?
         for c in candidates:
             f, doc_id, abs_path, st = c.found, c.doc_id, c.abs_path, c.st
             old = manifest.get(doc_id) or by_abs.get(abs_path)
-            current = old is not None and old.cleaner == CLEANER_VERSION  # else its text must be made again
+            # else its text must be made again (an older cleaner; a source stored relative to another folder)
+            current = old is not None and old.cleaner == CLEANER_VERSION and old.source == c.source
             if current and old.abs_path == abs_path and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
                 plan.unchanged.append(old)
                 continue
@@ -286,10 +287,29 @@ class Indexer:
             if current and old.content_hash == h and old.doc_id == doc_id:
                 plan.touched.append(dataclasses.replace(old, size=st.st_size, mtime_ns=st.st_mtime_ns, abs_path=abs_path))
                 continue
+            if old is None and h not in gone_by_hash:
+                if vanished is None:
+                    vanished = self._vanished(manifest, exact, prefixes, seen_ids)
+                if h in vanished:  # a collection moved to another folder: re-found by content, not duplicated
+                    gone_by_hash[h] = vanished.pop(h)
+                    gone.append(gone_by_hash[h])
             kind = "updated" if old else ("moved" if h in gone_by_hash else "added")
             plan.work.append(_Work(f, doc_id, abs_path, kind, old, h, st.st_size, st.st_mtime_ns, c.source, c.label))
         plan.removed = gone
         return plan
+
+    def _vanished(self, manifest: dict[str, ManifestEntry], exact: set[str], prefixes: tuple[str, ...],
+                  seen_ids: dict[str, str]) -> dict[str, ManifestEntry]:
+        """Files of the index outside this run's scope that are no longer on disk, by content hash:
+        a file found again elsewhere with the same content was moved (its old record goes)."""
+        out: dict[str, ManifestEntry] = {}
+        for e in manifest.values():
+            if (not e.abs_path or e.doc_id in seen_ids or e.abs_path in exact or e.abs_path.startswith(prefixes)
+                    or self._inside_index(e.abs_path) or "://" in e.source):
+                continue
+            if not os.path.lexists(e.abs_path):
+                out.setdefault(e.content_hash, e)
+        return out
 
     def _inside_index(self, abs_path: str) -> bool:
         """Files of the index itself (fetched copies, a rebuild's folder) are never articles of a folder scan."""
@@ -302,7 +322,7 @@ class Indexer:
         cleaned = clean(raw, source=w.found.rel)
         if not cleaned.text.strip():
             raise LoadError("no article text left after cleaning")
-        doc = Document(doc_id=w.doc_id, source=w.source or _display_source(w.found.path), text=cleaned.text, title=cleaned.title,
+        doc = Document(doc_id=w.doc_id, source=w.source or _source_of(w.found.path), text=cleaned.text, title=cleaned.title,
                        authors=cleaned.authors, published=cleaned.published, format=raw.format,
                        content_hash=w.data_hash, pages=cleaned.pages)
         return doc, chunk_document(doc, self.settings.chunk_size, self.settings.chunk_overlap)
