@@ -109,6 +109,59 @@ def real_engine(tmp_path_factory: pytest.TempPathFactory, real_embedder):
     return engine
 
 
+def pdf_bytes(pages: list[list[str]], info: dict[str, str] | None = None) -> bytes:
+    """A small valid PDF: each page a list of lines of Helvetica text, one under the other, and
+    optionally document properties (`info`, e.g. {"Author": "..."}); without it, none at all."""
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for lines in pages:
+        ops = " ".join(f"({esc(line)}) Tj T*" for line in lines)
+        stream = f"BT /F1 11 Tf 14 TL 60 740 Td {ops} ET".encode()
+        objs.append(f"<< /Length {len(stream)} >>\nstream\n{stream.decode()}\nendstream")
+        content = len(objs)
+        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content} 0 R "
+                    f"/Resources << /Font << /F1 3 0 R >> >> >>")
+        kids.append(f"{len(objs)} 0 R")
+    objs[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    trailer_info = ""
+    if info:
+        objs.append("<< " + " ".join(f"/{k} ({esc(v)})" for k, v in info.items()) + " >>")
+        trailer_info = f" /Info {len(objs)} 0 R"
+    out, offsets = b"%PDF-1.4\n", []
+    for i, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R{trailer_info} >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+PORT_PDF_LINES = [
+    "Port of Velcastle Expansion Approved",
+    "By Maria Okonkwo",
+    "March 3, 2024",
+    "The Velcastle port authority approved a 40 million euro expansion of the container",
+    "terminal on Monday, adding two berths for larger ships and a rail link to the",
+    "inland depot. Work is due to start in the autumn and to end in 2027.",
+    "Local fishermen said the new breakwater would shelter their boats in winter storms.",
+]
+
+
+@pytest.fixture
+def port_pdf(tmp_path: Path) -> Path:
+    """A PDF article whose title, byline and dateline stand on their own lines, with no document properties."""
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    path = folder / "velcastle-port.pdf"
+    path.write_bytes(pdf_bytes([PORT_PDF_LINES]))
+    return path
+
+
 def free_port() -> int:
     import socket
 

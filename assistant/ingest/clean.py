@@ -25,8 +25,13 @@ MIN_BODY_BEFORE_TAIL = 200
 HEADER_LINES = 8  # how far into the text the title/byline/date are looked for
 # Bumped when cleaning changes what the text of an unchanged file is: documents indexed by
 # an older cleaner are processed again (their offsets would not match what a fresh clean gives).
-CLEANER_VERSION = 2
+CLEANER_VERSION = 3  # 3: a PDF line that ends without punctuation (title, byline, date, heading) ends its sentence
 PULL_QUOTE_MIN = 40  # shortest standalone line treated as a repeated pull quote
+# A PDF line without closing punctuation ends its sentence (a heading, not a wrapped line) when it is at
+# most this share of the page's widest line and at most HEADING_WORDS words, and the next line opens one.
+HEADING_WIDTH = 0.6
+HEADING_WORDS = 12
+_CLOSING = ".!?:;,…\"'”’)]-–—"
 
 
 @dataclass(frozen=True)
@@ -215,12 +220,30 @@ def _take_header(lines: list[_Line], raw: RawDoc, dropped: list[str]) -> tuple[l
     return lines, title, authors, published
 
 
-def _assemble(lines: list[_Line], fmt: str) -> tuple[str, list[tuple[int, int, int]]]:
-    """Blocks of consecutive lines become paragraphs separated by one blank line."""
+def _ends_sentence(line: str, after: str, widest: int, title: str) -> bool:
+    """In PDF text, whether the line break after `line` ends a sentence though no punctuation says so:
+    a title, byline or date line, or a short heading followed by a line that opens a sentence. A
+    wrapped line of running text (about as wide as the page, or followed by lower case) does not."""
+    if parse_date(line) or parse_byline(line) or (title and _norm_key(line) == _norm_key(title)):
+        return True
+    if not line or not after or line[-1] in _CLOSING:
+        return False
+    opens = after[0].isupper() or after[0].isdigit() or after[0] in "•*\"“‘'"
+    return opens and len(line) <= HEADING_WIDTH * widest and len(line.split()) <= HEADING_WORDS
+
+
+def _assemble(lines: list[_Line], fmt: str, title: str = "") -> tuple[str, list[tuple[int, int, int]]]:
+    """Blocks of consecutive lines become paragraphs separated by one blank line. PDF lines of one
+    block are joined with spaces (the PDF wrapped them), except after a line that ends a sentence
+    without punctuation (`_ends_sentence`), which ends its paragraph."""
     paragraphs: list[tuple[str, int | None]] = []
     block: list[str] = []
     page: int | None = None
     joiner = " " if fmt == "pdf" else "\n"
+    widest: dict[int | None, int] = {}
+    if fmt == "pdf":
+        for ln in lines:
+            widest[ln.page] = max(widest.get(ln.page, 0), len(ln.text))
 
     def flush() -> None:
         if block:
@@ -232,6 +255,8 @@ def _assemble(lines: list[_Line], fmt: str) -> tuple[str, list[tuple[int, int, i
 
     for ln in lines:
         if ln.blank or (block and ln.page != page):
+            flush()
+        elif block and fmt == "pdf" and _ends_sentence(block[-1], ln.text, widest.get(page, 0), title):
             flush()
         if not ln.blank:
             if not block:
@@ -265,7 +290,7 @@ def clean(raw: RawDoc, source: str = "", rules: Rules | None = None) -> Cleaned:
     lines = _drop_junk_lines(lines, rules, dropped)
     lines, title, authors, published = _take_header(lines, raw, dropped)
     lines = _drop_pull_quotes(lines, dropped)
-    text, pages = _assemble(lines, raw.format)
+    text, pages = _assemble(lines, raw.format, title)
     if not title:
         title = title_from_path(source) if source else ""
     return Cleaned(text=text, title=title, authors=authors, published=published, pages=pages, dropped=dropped)
