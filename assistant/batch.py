@@ -1,8 +1,9 @@
 """Scripted questions: JSONL (or plain lines) in, one answer record per line out, resumable.
 
 Records are appended and flushed one by one, so a killed run keeps every finished answer;
-a rerun with the same output file skips the ids already answered and repairs a torn
-last line.
+a rerun with the same output file skips the ids already answered, repairs a torn last line,
+and retries the lines that failed: their error records are replaced, and the file is put
+back in input order.
 
 A line may carry "conversation": "<id>": lines with the same id are answered in file order,
 each with the earlier turns of that conversation as its history (a resumed run rebuilds the
@@ -12,6 +13,7 @@ history from the records already written). Lines without it stand alone.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TextIO
@@ -46,8 +48,15 @@ def parse_questions(lines: Iterator[str] | list[str]) -> Iterator[Question]:
                 continue
             qid = str(obj.get("id", fallback_id))
             q = obj.get("question")
-            if not isinstance(q, str) or not q.strip():
-                yield Question(qid, None, f"line {number}: missing or empty \"question\"")
+            if q is None:
+                yield Question(qid, None, f"line {number}: no \"question\"" if "question" not in obj
+                               else f"line {number}: \"question\" is null")
+                continue
+            if not isinstance(q, str):
+                yield Question(qid, None, f"line {number}: \"question\" must be a string, not {json.dumps(q)}")
+                continue
+            if not q.strip():
+                yield Question(qid, None, f"line {number}: \"question\" is empty")
                 continue
             conversation = obj.get("conversation")
             if conversation is not None and (not isinstance(conversation, str) or not conversation.strip()):
@@ -84,6 +93,57 @@ def answered_records(path: Path) -> dict[str, dict[str, Any]]:
         if isinstance(obj, dict) and "id" in obj:
             records[str(obj["id"])] = obj
     return records
+
+
+def resume(path: Path) -> dict[str, dict[str, Any]]:
+    """Get an output file ready for a resumed run: a torn last line is cut off and the error records
+    are taken out (their lines are asked again, and their new records replace them). Returns the
+    records kept, by id: what the run skips."""
+    records = answered_records(path)
+    failed = {i for i, r in records.items() if "error" in r}
+    if failed or _has_errors(path):
+        _rewrite(path, [r for r in _read(path) if "error" not in r])
+    return {i: r for i, r in records.items() if i not in failed}
+
+
+def in_input_order(path: Path, questions: list[Question]) -> None:
+    """Rewrite the output file with one record per id in the order of the input (the latest record
+    of an id wins); records of ids the input no longer has stay at the end."""
+    records = _read(path)
+    by_id: dict[str, dict[str, Any]] = {}
+    for r in records:
+        by_id[str(r.get("id"))] = r
+    order = list(dict.fromkeys(q.id for q in questions))
+    ordered = [by_id.pop(i) for i in order if i in by_id] + list(by_id.values())
+    if ordered != records:
+        _rewrite(path, ordered)
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict) and "id" in obj:
+            out.append(obj)
+    return out
+
+
+def _has_errors(path: Path) -> bool:
+    return any("error" in r for r in _read(path))
+
+
+def _rewrite(path: Path, records: list[dict[str, Any]]) -> None:
+    """Replace the file at once (a kill leaves the old file or the new one, never half of each)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
 
 
 def run_batch(engine: Engine, questions: list[Question], out: TextIO, skip: set[str] | dict[str, dict] | None = None,

@@ -69,13 +69,16 @@ class EvalReport:
     abstain_correct: float = 0.0  # unanswerable questions answered "not in the articles"
     false_abstain: float = 0.0  # answerable questions answered "not in the articles"
     per_question: list[dict] = field(default_factory=list)
+    gold_documents: int = 0  # distinct documents the gold set cites
+    missing_documents: list[str] = field(default_factory=list)  # of those, the ones the index does not hold
     # multi-turn sets: follow-ups against the same questions asked in full, new-topic turns with
     # and without the conversation, metadata questions (empty for single-turn sets)
     conversations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self, detail: bool = False) -> dict:
         d = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()
-             if k not in ("per_question", "conversations")}
+             if k not in ("per_question", "conversations", "missing_documents")}
+        d["missing_documents"] = len(self.missing_documents)
         if self.conversations:
             d["conversations"] = {g: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
                                   for g, m in self.conversations.items()}
@@ -133,10 +136,19 @@ def _conversation_report(engine: Engine, items: list[GoldItem], answers: list[An
             for name, g in groups.items()}
 
 
+def missing_gold(items: list[GoldItem], indexed: list[tuple[str, str]]) -> tuple[int, list[str]]:
+    """(distinct gold documents, those no indexed (doc_id, source) matches): a gold set run against
+    an index without its documents measures nothing, and must say so."""
+    gold = list(dict.fromkeys(g for item in items for g in item.sources))
+    missing = [g for g in gold if not any(source_matches(g, d, s) for d, s in indexed)]
+    return len(gold), missing
+
+
 def evaluate(engine: Engine, items: list[GoldItem], k: int, answerer: str | None = None,
              retrieve: Callable[[str, int], list] | None = None, on_item: Callable[[], None] | None = None) -> EvalReport:
     """`retrieve` swaps in another retriever (e.g. dense-only) for comparisons."""
     rep = EvalReport(k=k, questions=len(items))
+    rep.gold_documents, rep.missing_documents = missing_gold(items, [(s.doc_id, s.source) for s in engine.sources()])
     hits = cites = rr = answer_hits = abstain_ok = false_abstain = 0.0
     unanswerable = 0
     answers = _ask_all(engine, items, k, answerer)

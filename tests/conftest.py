@@ -40,11 +40,34 @@ class HashEmbedder:
         return out
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_data(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """The per-user index ($XDG_DATA_HOME/assistant/index) of every test, and of the CLI subprocesses
+    tests start, is in a temp folder: a test run never reads or writes the user's own index. (Set
+    for the whole session, before module fixtures that index; tests that need their own set it.)"""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def private_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Conversations (and anything else kept under $XDG_STATE_HOME) go to a temp folder, also for
     the CLI subprocesses tests start: a test run never writes into the user's state."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+def user_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a new user whose home is `home`: HOME and the XDG folders point inside it,
+    no ASSISTANT_* variable is set. The converted-model cache stays the machine's own (converting
+    the bundled model again would only cost time)."""
+    import os
+
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "XDG_"))}
+    env.update(HOME=str(home), XDG_DATA_HOME=str(home / ".local" / "share"), XDG_STATE_HOME=str(home / ".local" / "state"),
+               XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=cache, **extra)
+    return env
 
 
 @pytest.fixture

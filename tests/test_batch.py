@@ -2,7 +2,7 @@ import io
 import json
 from pathlib import Path
 
-from assistant.batch import answered_ids, parse_questions, run_batch
+from assistant.batch import answered_ids, in_input_order, parse_questions, resume, run_batch
 
 
 class FakeEngine:
@@ -56,3 +56,34 @@ def test_resume_skips_answered_ids_and_repairs_a_torn_last_line(tmp_path: Path) 
                   fh, answered_ids(out))
     assert engine.asked == ["B?"]
     assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["a", "b"]
+
+
+def test_a_question_that_is_not_a_string_gets_its_own_reason() -> None:
+    (q,) = parse_questions(['{"id": "n", "question": 42}'])
+    assert q.error == 'line 1: "question" must be a string, not 42'
+
+
+def test_an_empty_question_and_a_missing_one_are_told_apart() -> None:
+    empty, missing = parse_questions(['{"id": "e", "question": "  "}', '{"id": "m"}'])
+    assert empty.error == 'line 1: "question" is empty' and missing.error == 'line 2: no "question"'
+
+
+def run_file(engine: FakeEngine, lines: list[str], out: Path) -> dict[str, int]:
+    """What `assistant batch FILE -o OUT` does with the output file."""
+    items = list(parse_questions(lines))
+    done = resume(out)
+    with open(out, "a") as fh:
+        counts = run_batch(engine, items, fh, done)
+    in_input_order(out, items)
+    return counts
+
+
+def test_a_resumed_run_retries_the_lines_that_failed_and_replaces_their_records(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    first = run_file(FakeEngine(), ['{"id": "a", "question": "A?"}', '{"id": "b", "question": ', "boom"], out)
+    assert first["errors"] == 2
+    engine = FakeEngine()
+    again = run_file(engine, ['{"id": "a", "question": "A?"}', '{"id": "b", "question": "B?"}', "fixed"], out)
+    assert engine.asked == ["B?", "fixed"] and (again["answered"], again["skipped"], again["errors"]) == (2, 1, 0)
+    records = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in records] == ["a", "b", "line-3"] and not [r for r in records if "error" in r]

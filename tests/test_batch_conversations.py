@@ -22,6 +22,9 @@ class FakeEngine:
         self.calls.append((question, None if history is None else [t.question for t in history]))
         return Answer(question=question, answer=f"echo {question}", standalone_question=f"searched {question}")
 
+    def sources(self) -> list:
+        return []
+
 
 LINES = ['{"id": "1", "question": "Who built the dam?", "conversation": "a"}',
          '{"id": "2", "question": "Why the ferry strike?", "conversation": "b"}',
