@@ -1,7 +1,8 @@
 """Command line: a thin layer over `assistant.engine` (typer for parsing, rich for output).
 
 Data goes to stdout, logs and progress to stderr; progress bars only on a terminal
-and never with --json.
+and never with --json. Exit codes: 0 done; 1 nothing to do, nothing found (no article indexed,
+a question the articles do not answer) or some records failed; 2 a usage error.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from assistant.config import ConfigError, Settings, load_settings
+from assistant.config import ConfigError, Settings, legacy_index_note, load_settings, short_path
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Cited answers from a folder of articles: every sentence carries a checkable citation.")
 out = Console(soft_wrap=True, highlight=False)  # answers and quotes are never broken into lines by us
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # a message is one line, however long
 
-DEFAULT_DOCS = Path("examples/articles")
+DEFAULT_DOCS = Path("examples/articles")  # what ctrl+r indexes in a chat opened without DIR, where it exists
 
-IndexDir = Annotated[Optional[Path], typer.Option("--index-dir", help="Index folder (default ./index; env ASSISTANT_INDEX_DIR).")]
+IndexDir = Annotated[Optional[Path], typer.Option("--index-dir", help="Index folder (default: one per user, "
+                                                  "$XDG_DATA_HOME/assistant/index, unless assistant.toml or [tool.assistant] in "
+                                                  "this folder or a parent names one; env ASSISTANT_INDEX_DIR).")]
 ChromaUrl = Annotated[Optional[str], typer.Option("--chroma-url", help="Use a Chroma server, e.g. http://localhost:8000 (env ASSISTANT_CHROMA_URL).")]
 ChromaToken = Annotated[Optional[str], typer.Option("--chroma-token", help="Bearer token for the Chroma server (env ASSISTANT_CHROMA_TOKEN).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
@@ -47,10 +50,19 @@ def _settings(index_dir: Path | None = None, chroma_url: str | None = None, chro
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return load_settings(index_dir=index_dir, chroma_url=chroma_url, chroma_token=chroma_token, **flags)
+        settings = load_settings(index_dir=index_dir, chroma_url=chroma_url, chroma_token=chroma_token, **flags)
     except ConfigError as exc:
         _fail(str(exc), 2)
         raise  # unreachable
+    note = legacy_index_note(settings)
+    if note and not settings.chroma_url:
+        err.print(f"[yellow]note:[/yellow] {escape(note)}")
+    return settings
+
+
+def _where(settings: Settings) -> str:
+    """The index as messages name it: the server URL, or the folder with the home folder as ~."""
+    return settings.index_location
 
 
 def _engine(settings: Settings):  # noqa: ANN202 - engine import is deferred for a fast --help
@@ -155,11 +167,12 @@ def index(
         print_skipped(report.skipped)
         if report.indexed_anything:
             err.print(f"added {report.added}, updated {report.updated}, moved {report.moved}, removed {report.removed}, "
-                      f"unchanged {report.unchanged}; {report.chunks} passages in {settings.chroma_url or settings.index_dir} "
+                      f"unchanged {report.unchanged}; {report.chunks} passages in {escape(_where(settings))} "
                       f"({report.embedded} embedded, {report.seconds:.1f}s)")
     if not report.indexed_anything:
         if not as_json:
-            err.print("[red]nothing could be indexed[/red]" + ("" if report.skipped else ": no supported files found"))
+            err.print("[red]nothing could be indexed[/red]" + ("" if report.skipped else ": no supported files found")
+                      + f" (index {escape(_where(settings))} unchanged)")
         raise typer.Exit(1)
 
 
@@ -235,7 +248,8 @@ def _print_answer(ans) -> None:  # noqa: ANN001
     for c in ans.citations:
         byline = ", ".join(filter(None, [" and ".join(c.authors), c.published or ""]))
         page = f", p. {c.page}" if c.page else ""
-        out.print(f"[{c.n}] {escape(c.title)}" + (f" — {escape(byline)}" if byline else "") + f" ({escape(c.source)}{page}, chars {c.start}-{c.end})", markup=True)
+        out.print(f"[{c.n}] {escape(c.title)}" + (f" — {escape(byline)}" if byline else "")
+                  + f" ({escape(short_path(c.source))}{page}, chars {c.start}-{c.end})", markup=True)
         out.print(f"    “{escape(c.quote)}”")
 
 
@@ -253,12 +267,17 @@ def ask(
     index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
 ) -> None:
     """Answer one question with numbered citations (or the JSON answer record). Every question is
-    kept as a conversation turn; -c or --cid ID asks it as a follow-up of that conversation."""
+    kept as a conversation turn of the index in use; -c or --cid ID asks it as a follow-up of that
+    conversation. Exits 1 when the articles do not answer it (or nothing is indexed), 2 for an empty question."""
     from assistant.conversations import ConversationError, ConversationStore
+    from assistant.engine import clean_question
     from assistant.retrieval import Filters
 
     settings = _settings(index_dir, chroma_url, chroma_token, verbose, k=k, answerer=answerer,
                          llm_base_url=llm_url, llm_model=llm_model)
+    text, _ = clean_question(question)
+    if not any(ch.isalnum() for ch in text):
+        _fail("the question is empty" if not text else f"the question {text!r} has no words to search for", 2)
     engine = _engine(settings)
     store = None
     conversation = None
@@ -268,6 +287,7 @@ def ask(
         if cid:
             if not store.exists(cid):
                 _fail(f"no conversation {cid!r} (see `assistant conversations`)")
+            store.check_owner(cid)
             conversation = cid
         elif cont:
             conversation = store.latest()
@@ -306,25 +326,30 @@ def ask(
         if ans.standalone_question and ans.standalone_question != ans.question:
             err.print(f"searched for: {escape(ans.standalone_question)}")
         _print_answer(ans)
+    if not ans.answered:
+        raise typer.Exit(1)
 
 
 @app.command()
 def batch(
     questions: Annotated[Path, typer.Argument(help="JSONL lines {\"id\", \"question\"} or one plain question per line; - for stdin.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write JSONL here (resumes: ids already in it are skipped).")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write JSONL here (resumes: ids already answered in it are skipped, lines that failed are asked again and their error records replaced).")] = None,
     k: K = None, answerer: AnswererOpt = None, llm_url: LlmUrl = None, llm_model: LlmModel = None,
     index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
 ) -> None:
-    """Answer a file of questions, one JSON record per input line, in order."""
-    from assistant.batch import answered_records, parse_questions, run_batch
+    """Answer a file of questions, one JSON record per input line, in order. Exits 1 when any line
+    failed (the count is on stderr) or there was nothing left to answer."""
+    from assistant.batch import in_input_order, parse_questions, resume, run_batch
 
     settings = _settings(index_dir, chroma_url, chroma_token, verbose, k=k, answerer=answerer,
                          llm_base_url=llm_url, llm_model=llm_model)
     engine = _engine(settings)
+    if str(questions) != "-" and not questions.is_file():
+        _fail(f"{questions}: no such file", 2)
     with _errors():
         lines = sys.stdin.read().splitlines() if str(questions) == "-" else questions.read_text(encoding="utf-8", errors="replace").splitlines()
         items = list(parse_questions(lines))
-        skip = answered_records(output) if output else {}
+        skip = resume(output) if output else {}
         sink = open(output, "a", encoding="utf-8") if output else sys.stdout
         show = output is not None and err.is_terminal
         try:
@@ -340,7 +365,17 @@ def batch(
         finally:
             if output:
                 sink.close()
-    err.print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v or k == "answered"))
+        if output:
+            in_input_order(output, items)
+    err.print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v or k == "answered")
+              + f" (index {escape(_where(settings))})")
+    if counts["errors"]:
+        where = f" (their records in {output} carry \"error\"; run again to retry them)" if output else ""
+        _fail(f"{counts['errors']} of {len(items)} lines failed{where}")
+    if not items:
+        _fail(f"no questions in {questions}")
+    if counts["skipped"] == len(items):
+        _fail(f"nothing to do: all {len(items)} questions are already answered in {output}")
 
 
 @app.command("eval")
@@ -357,7 +392,23 @@ def eval_(
     engine = _engine(settings)
     with _errors():
         items = load_gold(gold)
+        if not engine.sources():
+            _fail(f"no articles indexed in {_where(settings)}; index the gold set's articles first")
         report = evaluate(engine, items, settings.k)
+    missing = report.missing_documents
+    if missing:
+        shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+        err.print(f"[yellow]warning:[/yellow] {len(missing)} of {report.gold_documents} gold documents are not in the "
+                  f"index in {escape(_where(settings))} ({escape(shown)}); their questions count as misses")
+    try:
+        _print_eval(report, detail, as_json)
+    finally:
+        if missing and len(missing) == report.gold_documents:
+            err.print("[red]error:[/red] none of the gold documents is indexed: these figures measure nothing")
+            raise typer.Exit(1)
+
+
+def _print_eval(report, detail: bool, as_json: bool) -> None:  # noqa: ANN001
     if as_json:
         out.print_json(json.dumps(report.to_dict(detail)))
         return
@@ -386,24 +437,32 @@ def sources(
         out.print_json(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
         return
     if not rows:
-        err.print(f"no articles indexed in {settings.chroma_url or settings.index_dir}; run `assistant index PATH`")
-        return
+        err.print(f"no articles indexed in {escape(_where(settings))}; run `assistant index PATH`")
+        raise typer.Exit(1)
     from rich.table import Table
 
-    table = Table("title", "authors", "date", "passages", "file", box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False)
+    table.add_column("title", ratio=2, overflow="fold")
+    table.add_column("authors", ratio=1, overflow="fold")
+    table.add_column("date", no_wrap=True, min_width=10)
+    table.add_column("passages", no_wrap=True)
+    table.add_column("file", no_wrap=True, overflow="fold")  # never cut short: it must open as shown
     for r in rows:
-        table.add_row(r.title, ", ".join(r.authors), r.published or "", str(r.chunks), r.source)
+        table.add_row(escape(r.title), escape(", ".join(r.authors)), r.published or "", str(r.chunks),
+                      escape(short_path(r.source)))
     out.print(table)
+    err.print(f"{len(rows)} article{'s' * (len(rows) != 1)} in {escape(_where(settings))}")
 
 
 @app.command()
 def conversations(
-    as_json: AsJson = False, verbose: Verbose = False,
+    as_json: AsJson = False,
+    index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
 ) -> None:
-    """List the kept conversations (newest first): id, turns, last update, first question."""
+    """List the index's kept conversations (newest first): id, turns, last update, first question."""
     from assistant.conversations import ConversationError, ConversationStore
 
-    settings = _settings(verbose=verbose)
+    settings = _settings(index_dir, chroma_url, chroma_token, verbose)
     try:
         rows = ConversationStore.for_settings(settings).list()
     except ConversationError as exc:
@@ -413,8 +472,9 @@ def conversations(
         out.print_json(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
         return
     if not rows:
-        err.print("no conversations yet; `assistant ask \"…\"` starts one, `ask -c` continues it")
-        return
+        err.print(f"no conversations over the index in {escape(_where(settings))} yet; "
+                  "`assistant ask \"…\"` starts one, `ask -c` continues it")
+        raise typer.Exit(1)
     from rich.table import Table
 
     table = Table("id", "turns", "updated", "first question", box=None, pad_edge=False)
@@ -425,7 +485,7 @@ def conversations(
 
 @app.command()
 def chat(
-    docs: Annotated[Optional[list[Path]], typer.Argument(help="Folders to watch while the chat is open (new articles are indexed in the background) and that ctrl+r re-indexes (default examples/articles, not watched).")] = None,
+    docs: Annotated[Optional[list[Path]], typer.Argument(help="Folders to index and watch while the chat is open (new articles are indexed in the background) and that ctrl+r re-indexes (without DIR: ./examples/articles where it exists, not watched).")] = None,
     no_watch: Annotated[bool, typer.Option("--no-watch", help="Do not watch the folders; ctrl+r still re-indexes them.")] = False,
     k: K = None, answerer: AnswererOpt = None, llm_url: LlmUrl = None, llm_model: LlmModel = None,
     index_dir: IndexDir = None, chroma_url: ChromaUrl = None, chroma_token: ChromaToken = None, verbose: Verbose = False,
@@ -439,7 +499,7 @@ def chat(
     from assistant.tui.state import load_ui_state
 
     settings = load_ui_state(settings).replace(k=k, answerer=answerer)
-    run_chat(settings, docs or [DEFAULT_DOCS], watch=bool(docs) and not no_watch)
+    run_chat(settings, docs or ([DEFAULT_DOCS] if DEFAULT_DOCS.is_dir() else []), watch=bool(docs) and not no_watch)
 
 
 if __name__ == "__main__":
