@@ -34,6 +34,7 @@ ARTICLE = ("May 3, 2026\n\nZeppelin museum opens\n\nBy Ana Test\n\nThe zeppelin 
 
 def _cli(args: list[str], cwd: Path) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_INDEX_DIR"] = "index"  # the work folder keeps its own index, not the user's
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "assistant.cli", *args], cwd=cwd, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

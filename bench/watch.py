@@ -129,7 +129,7 @@ def cpu_seconds(pid: int) -> float:
 
 def idle_cpu(folder: Path, work: Path, seconds: float, debounce_ms: int) -> float:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")},
-           "ASSISTANT_WATCH_DEBOUNCE_MS": str(debounce_ms)}
+           "ASSISTANT_WATCH_DEBOUNCE_MS": str(debounce_ms), "ASSISTANT_INDEX_DIR": "index"}
     proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "index", str(folder), "--watch", "--json"],
                             cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from assistant.batch import answered_records, parse_questions, run_batch
 from assistant.config import Settings
-from assistant.conversations import ConversationStore, state_dir
+import pytest
+
+from assistant.conversations import ConversationError, ConversationStore, state_dir
 from assistant.evaluation import GoldItem, evaluate
 from assistant.records import Answer
 
@@ -99,3 +101,24 @@ def test_the_store_lives_in_the_xdg_state_directory_unless_configured(tmp_path: 
     assert state_dir(Settings(), {"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "assistant"
     assert state_dir(Settings(state_dir=tmp_path / "s"), {"XDG_STATE_HOME": "/elsewhere"}) == tmp_path / "s"
     assert state_dir(Settings(), {}) == Path.home() / ".local" / "state" / "assistant"
+
+
+def test_each_index_lists_and_continues_only_its_own_conversations(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    a, b = ConversationStore(db, index="/idx/a"), ConversationStore(db, index="/idx/b")
+    first = a.new("Who built the dam?")
+    assert b.latest() is None and b.list() == [] and a.latest() == first
+    with pytest.raises(ConversationError, match="belongs to the index in /idx/a"):
+        b.check_owner(first)
+
+
+def test_a_store_kept_before_conversations_had_an_index_is_upgraded_and_claimed(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as old:
+        old.executescript("CREATE TABLE conversations (id TEXT PRIMARY KEY, title TEXT NOT NULL, created REAL NOT NULL, "
+                          "updated REAL NOT NULL); INSERT INTO conversations VALUES ('c1', 'Old?', 1.0, 1.0);")
+    store = ConversationStore(db, index="/idx/a")
+    store.check_owner("c1")  # continued by id: it now belongs to this index
+    assert store.owner("c1") == "/idx/a" and store.latest() == "c1"

@@ -1,12 +1,13 @@
 """`assistant ask -c / --cid`, `assistant conversations` and conversation batches, run as a user runs them."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import REPO, user_env
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +28,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env["XDG_STATE_HOME"] = str(cwd / "state")
-    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], cwd=cwd, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=300)
+    """`assistant ARGS` for a user whose home is `cwd` (index and conversations in its XDG folders)."""
+    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], cwd=cwd, input=stdin,
+                          env=user_env(cwd, PYTHONPATH=str(REPO)), capture_output=True, text=True, timeout=300)
 
 
 def test_ask_continue_resolves_a_followup_and_says_what_it_searched_for(workdir: Path) -> None:
@@ -58,6 +58,17 @@ def test_cid_continues_a_named_conversation(workdir: Path) -> None:
     follow = json.loads(run("ask", "--cid", start["conversation"], "How long will it take to fill?", "--json",
                             cwd=workdir).stdout)
     assert follow["conversation"] == start["conversation"] and "Valbonne" in follow["standalone_question"]
+
+
+def test_a_conversation_belongs_to_its_index(workdir: Path) -> None:
+    start = json.loads(run("ask", "When was the Valbonne river dam completed?", "--json", cwd=workdir).stdout)
+    other = ["--index-dir", str(workdir / "other-index")]
+    assert run("index", "docs/ferry.txt", *other, cwd=workdir).returncode == 0
+    fresh = json.loads(run("ask", "-c", "Who wrote it?", "--json", *other, cwd=workdir).stdout)
+    assert fresh["conversation"] != start["conversation"] and "Sam Lee" in fresh["answer"]
+    assert [r["id"] for r in json.loads(run("conversations", "--json", *other, cwd=workdir).stdout)] == [fresh["conversation"]]
+    refused = run("ask", "--cid", start["conversation"], "How long will it take to fill?", *other, cwd=workdir)
+    assert refused.returncode == 1 and "belongs to the index in ~/.local/share/assistant/index" in refused.stderr
 
 
 def test_an_unknown_cid_is_a_one_line_error(workdir: Path) -> None:

@@ -34,7 +34,8 @@ def make_corpus(folder: Path, n: int, seed: int = 1) -> None:
 
 
 def env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    # the working folder keeps its own index (./index), as a project's assistant.toml would say
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}, "ASSISTANT_INDEX_DIR": "index"}
 
 
 def check_consistent(reader: Engine) -> dict[str, int]:

@@ -294,6 +294,7 @@ def test_a_redirect_loop_is_skipped_and_named(server: HTTPServer, indexed: Engin
 
 def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_INDEX_DIR"] = "index"  # the working folder keeps its own index
     return subprocess.run([sys.executable, "-m", "assistant.cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)
 

@@ -38,6 +38,7 @@ def write_article(folder: Path, i: int, extra: str = "") -> Path:
 
 def cli(args: list[str], cwd: Path, **kw) -> subprocess.CompletedProcess:  # noqa: ANN003
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_INDEX_DIR"] = "index"  # this test's working folder keeps its own index
     env.update(kw.pop("env", {}))
     return subprocess.run([sys.executable, "-m", "assistant.cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600, **kw)
@@ -222,7 +223,7 @@ def test_batch_answers_completely_while_another_process_indexes(tmp_path: Path) 
     (tmp_path / "q.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     indexer = subprocess.Popen([sys.executable, "-m", "assistant.cli", "index", "docs"], cwd=tmp_path,
-                               env={**env, "ASSISTANT_INDEX_BATCH_DOCS": "8"},
+                               env={**env, "ASSISTANT_INDEX_BATCH_DOCS": "8", "ASSISTANT_INDEX_DIR": "index"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         stamp = tmp_path / "index" / "stamp.json"

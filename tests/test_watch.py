@@ -323,7 +323,7 @@ def test_an_article_dropped_in_a_watched_folder_is_answered_with_a_citation(tmp_
 
 
 def _env(**extra: str) -> dict[str, str]:
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}, **extra}
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}, "ASSISTANT_INDEX_DIR": "index", **extra}
 
 
 class Lines:
