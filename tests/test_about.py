@@ -161,3 +161,15 @@ def test_the_byline_line_is_quoted_when_the_cleaned_text_holds_it() -> None:
     assert text[s:e] == "By Ines Moreau"
     ch, s, e = header_line([chunk], "date", src)
     assert text[s:e] == "April 4, 2023"
+
+
+def test_a_pdf_byline_on_its_own_line_is_cited_as_that_line_and_never_called_a_property(
+        fake_settings, hash_embedder, port_pdf: Path) -> None:  # noqa: ANN001
+    engine = Engine(fake_settings, embedder=hash_embedder)
+    engine.index([port_pdf.parent])
+    ans = engine.ask("Who wrote the article about the Velcastle port expansion?")
+    assert ans.answerer == "metadata" and "Maria Okonkwo" in ans.answer
+    assert ans.citations[0].quote == "By Maria Okonkwo" and "properties" not in ans.answer
+    when = engine.ask("When was the article about the Velcastle port expansion published?")
+    assert "2024-03-03" in when.answer and when.citations[0].quote == "March 3, 2024"
+    assert_exact(engine, ans)

@@ -89,3 +89,27 @@ def test_rules_are_data_and_can_be_extended(tmp_path: Path) -> None:
 def test_file_name_is_the_title_when_the_text_has_none() -> None:
     c = run("the plant was approved. it opens in 2027 and will serve the port city of velmar for decades.")
     assert c.title == "Velmar water"
+
+
+def test_a_pdf_title_byline_and_dateline_stay_lines_of_their_own(port_pdf) -> None:  # noqa: ANN001
+    from assistant.ingest.loaders import load
+
+    c = clean(load(port_pdf), "velcastle-port.pdf")
+    assert (c.title, c.authors, c.published) == ("Port of Velcastle Expansion Approved", ["Maria Okonkwo"], "2024-03-03")
+    assert c.text.startswith("Port of Velcastle Expansion Approved\n\nBy Maria Okonkwo\n\nMarch 3, 2024\n\nThe Velcastle")
+    assert "container terminal on Monday" in c.text, "a wrapped line still runs on into its sentence"
+
+
+def test_a_pdf_heading_without_punctuation_ends_its_sentence_but_a_wrapped_line_does_not() -> None:
+    from assistant.ingest.loaders import RawDoc
+
+    text = ("The council met on Monday to discuss the harbor budget and the new ferry terminal plans for\n"
+            "the coming year, which drew a large crowd of residents.\n"
+            "Budget details\n"
+            "The harbor budget grows by four percent, mostly for dredging the northern channel entrance.")
+    from assistant.chunking import sentence_spans
+
+    c = clean(RawDoc(text=text, format="pdf", pages=[(0, len(text), 1)]), "x.pdf")
+    sentences = [c.text[s:e] for s, e in sentence_spans(c.text)]
+    assert "Budget details" in sentences
+    assert any(x.startswith("The council met") and x.endswith("crowd of residents.") for x in sentences)

@@ -201,3 +201,44 @@ def test_a_stopped_run_keeps_what_it_committed_and_the_next_run_does_the_rest(fa
     assert first.added == 4 and engine.status().documents == 4
     second = engine.index([docs])
     assert second.added == 8 and second.unchanged == 4 and engine.status().documents == 12
+
+
+def test_sources_are_absolute_paths_that_open_from_any_folder(engine: Engine, folder: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(folder.parent)
+    engine.index([Path("docs")])  # given relative to the working folder
+    assert {s.source for s in engine.sources()} == {str(folder / "a.txt"), str(folder / "b.txt")}
+    passage = engine.retrieve("harbor dredging", k=1)[0]
+    assert passage.chunk.source == str(folder / "a.txt")
+
+
+def test_a_collection_moved_to_another_folder_is_refound_by_content_not_duplicated(
+        engine: Engine, folder: Path, tmp_path: Path) -> None:
+    engine.index([folder])
+    moved = tmp_path / "elsewhere" / "articles"
+    moved.parent.mkdir()
+    shutil.move(folder, moved)
+    r = engine.index([moved])
+    assert (r.moved, r.added, r.removed, r.embedded) == (2, 0, 0, 0)
+    assert sorted(s.source for s in engine.sources()) == [str(moved / "a.txt"), str(moved / "b.txt")]
+    assert set(engine._store.all_chunk_ids()) == live_ids(engine)
+
+
+def test_a_copy_of_a_collection_is_indexed_beside_the_original(engine: Engine, folder: Path, tmp_path: Path) -> None:
+    engine.index([folder])
+    shutil.copytree(folder, tmp_path / "copy")
+    r = engine.index([tmp_path / "copy"])
+    assert (r.moved, r.added) == (0, 2) and len(engine.sources()) == 4
+
+
+def test_a_source_stored_relative_by_an_earlier_version_is_made_absolute_on_the_next_run(
+        engine: Engine, folder: Path) -> None:
+    import dataclasses
+
+    engine.index([folder])
+    store = engine._store
+    store.commit_entries([dataclasses.replace(e, source=f"../docs/{Path(e.abs_path).name}")
+                          for e in store.read_manifest().values()])
+    r = engine.index([folder])
+    assert r.embedded == 0 and r.updated == 2
+    assert {s.source for s in engine.sources()} == {str(folder / "a.txt"), str(folder / "b.txt")}

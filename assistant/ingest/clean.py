@@ -220,11 +220,12 @@ def _take_header(lines: list[_Line], raw: RawDoc, dropped: list[str]) -> tuple[l
     return lines, title, authors, published
 
 
-def _ends_sentence(line: str, after: str, widest: int, title: str) -> bool:
+def _ends_sentence(line: str, after: str, widest: int) -> bool:
     """In PDF text, whether the line break after `line` ends a sentence though no punctuation says so:
-    a title, byline or date line, or a short heading followed by a line that opens a sentence. A
-    wrapped line of running text (about as wide as the page, or followed by lower case) does not."""
-    if parse_date(line) or parse_byline(line) or (title and _norm_key(line) == _norm_key(title)):
+    at a byline or date line (after it, or before it), or after a short heading followed by a line
+    that opens a sentence. A wrapped line of running text (about as wide as the page's widest line,
+    or followed by lower case) does not."""
+    if parse_date(line) or parse_byline(line) or parse_date(after) or parse_byline(after):
         return True
     if not line or not after or line[-1] in _CLOSING:
         return False
@@ -232,7 +233,7 @@ def _ends_sentence(line: str, after: str, widest: int, title: str) -> bool:
     return opens and len(line) <= HEADING_WIDTH * widest and len(line.split()) <= HEADING_WORDS
 
 
-def _assemble(lines: list[_Line], fmt: str, title: str = "") -> tuple[str, list[tuple[int, int, int]]]:
+def _assemble(lines: list[_Line], fmt: str) -> tuple[str, list[tuple[int, int, int]]]:
     """Blocks of consecutive lines become paragraphs separated by one blank line. PDF lines of one
     block are joined with spaces (the PDF wrapped them), except after a line that ends a sentence
     without punctuation (`_ends_sentence`), which ends its paragraph."""
@@ -256,7 +257,7 @@ def _assemble(lines: list[_Line], fmt: str, title: str = "") -> tuple[str, list[
     for ln in lines:
         if ln.blank or (block and ln.page != page):
             flush()
-        elif block and fmt == "pdf" and _ends_sentence(block[-1], ln.text, widest.get(page, 0), title):
+        elif block and fmt == "pdf" and _ends_sentence(block[-1], ln.text, widest.get(page, 0)):
             flush()
         if not ln.blank:
             if not block:
@@ -290,7 +291,7 @@ def clean(raw: RawDoc, source: str = "", rules: Rules | None = None) -> Cleaned:
     lines = _drop_junk_lines(lines, rules, dropped)
     lines, title, authors, published = _take_header(lines, raw, dropped)
     lines = _drop_pull_quotes(lines, dropped)
-    text, pages = _assemble(lines, raw.format, title)
+    text, pages = _assemble(lines, raw.format)
     if not title:
         title = title_from_path(source) if source else ""
     return Cleaned(text=text, title=title, authors=authors, published=published, pages=pages, dropped=dropped)
