@@ -91,7 +91,7 @@ def kill_index_trials(tmp_path: Path, trials: int, n_docs: int, seed: int) -> di
     work = tmp_path / "w"
     make_corpus(work / "docs", n_docs)
     per_batch = max(4, n_docs // 12)
-    reader = Engine(load_settings(cwd=work, env={}))
+    reader = Engine(load_settings(cwd=work, env={"ASSISTANT_INDEX_DIR": "index"}))
     survived = interrupted = 0
     for t in range(trials):
         if t > 0:  # edit files between trials: every run has several batches of updates to be killed in
@@ -105,9 +105,9 @@ def kill_index_trials(tmp_path: Path, trials: int, n_docs: int, seed: int) -> di
     assert final.returncode == 0, final.stderr
     state = check_consistent(reader)
     assert state["docs"] == n_docs, "documents lost"
-    fresh = Engine(load_settings(cwd=work, env={}))
+    fresh = Engine(load_settings(cwd=work, env={"ASSISTANT_INDEX_DIR": "index"}))
     assert check_consistent(fresh)["docs"] == n_docs, "a new reader disagrees with the long-lived one"
-    store = Store(load_settings(cwd=work, env={}))
+    store = Store(load_settings(cwd=work, env={"ASSISTANT_INDEX_DIR": "index"}))
     listed = {cid for e in store.read_manifest().values() for cid in e.chunk_ids}
     assert set(store.all_chunk_ids()) == listed, "orphaned chunks left after the completing run"
     return {"trials": trials, "survived": survived, "interrupted_mid_run": interrupted, "docs": state["docs"]}
@@ -151,7 +151,7 @@ def test_a_second_concurrent_index_run_is_refused_with_a_clear_message(tmp_path:
 
     work = tmp_path / "c"
     make_corpus(work / "docs", 8)
-    lock = index_lock(load_settings(cwd=work, env={}))
+    lock = index_lock(load_settings(cwd=work, env={"ASSISTANT_INDEX_DIR": "index"}))
     try:
         second = subprocess.run([sys.executable, "-m", "assistant.cli", "index", "docs"], cwd=work, env=env(),
                                 capture_output=True, text=True, timeout=300)
@@ -162,4 +162,4 @@ def test_a_second_concurrent_index_run_is_refused_with_a_clear_message(tmp_path:
     after = subprocess.run([sys.executable, "-m", "assistant.cli", "index", "docs"], cwd=work, env=env(),
                            capture_output=True, text=True, timeout=300)
     assert after.returncode == 0, after.stderr
-    assert check_consistent(Engine(load_settings(cwd=work, env={})))["docs"] == 8
+    assert check_consistent(Engine(load_settings(cwd=work, env={"ASSISTANT_INDEX_DIR": "index"})))["docs"] == 8

@@ -200,7 +200,7 @@ def test_an_open_engine_answers_from_articles_another_process_indexed(tmp_path: 
     for i in range(6):
         write_article(docs, i)
     assert cli(["index", "docs"], tmp_path).returncode == 0
-    engine = Engine(load_settings(cwd=tmp_path, env={}), embedder=real_embedder)
+    engine = Engine(load_settings(cwd=tmp_path, env={"ASSISTANT_INDEX_DIR": "index"}), embedder=real_embedder)
     assert engine.ask("How much did the harbor project number 0 cost?").answered
     write_article(docs, 60, extra="The zeppelin museum opened in March with 40 airships.")
     assert cli(["index", "docs"], tmp_path).returncode == 0

@@ -12,8 +12,8 @@ import pytest
 from assistant.engine import Engine
 from assistant.tui.app import ChatApp
 from assistant.tui.screens import ArticleScreen, HelpScreen
-from assistant.tui.widgets import (AnswerMessage, ConversationDivider, EmptyIndexNotice, QuestionMessage, SourceItem,
-                                   SourcesPanel)
+from assistant.tui.widgets import (AnswerMessage, CompactSources, ConversationDivider, EmptyIndexNotice, QuestionInput,
+                                   QuestionMessage, SourceItem, SourcesPanel)
 
 pytestmark = pytest.mark.slow
 SIZE = (120, 40)
@@ -22,7 +22,8 @@ QUESTION = "How much will the Velmar desalination plant cost?"
 
 @pytest.fixture
 def app_factory(tmp_path: Path, settings, real_embedder, examples_dir: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)  # sources show as articles/..., the same on every run (snapshots)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))  # sources show as ~/articles/..., the same on every run (snapshots)
 
     def make(index: bool = True, docs: Path | None = None, embedder=None, **changes) -> ChatApp:  # noqa: ANN001, ANN003
         folder = docs or tmp_path / "articles"
@@ -638,3 +639,116 @@ async def test_an_article_fetched_from_the_web_opens_at_its_url(app_factory, mon
         await pilot.press("u")
         await pilot.pause()
         assert opened == [url]
+
+
+# --- keyboard focus: typing always reaches the question box --------------------------------
+
+async def type_text(pilot, text: str) -> None:  # noqa: ANN001
+    for ch in text:
+        await pilot.press({" ": "space", "?": "question_mark"}.get(ch, ch))
+
+
+async def test_typing_after_tab_lands_in_the_question_box(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(app, pilot, QUESTION)
+        await pilot.press("tab")
+        assert not isinstance(app.focused, QuestionInput)
+        await type_text(pilot, "why did it cost so much?")
+        assert isinstance(app.focused, QuestionInput) and app.focused.value == "why did it cost so much?"
+        assert not isinstance(app.screen, HelpScreen), "a '?' typed into a question never opens the help"
+
+
+async def test_typing_after_ctrl_g_lands_in_the_question_box(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(app, pilot, "Who won the 2022 World Cup?")
+        app.query_one("#chat").focus()
+        await pilot.press("ctrl+g")
+        await type_text(pilot, "what about rail?")
+        assert app.query_one(QuestionInput).value == "what about rail?" and isinstance(app.focused, QuestionInput)
+
+
+async def test_digits_in_the_chat_still_select_a_citation(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        msg = await ask(app, pilot, QUESTION)
+        app.query_one("#chat").focus()
+        await pilot.press(str(msg.answer.citations[-1].n))
+        assert app.query_one(SourcesPanel).current.n == msg.answer.citations[-1].n
+        assert app.query_one(QuestionInput).value == ""
+
+
+async def test_ctrl_n_puts_the_focus_back_in_the_question_box(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(app, pilot, QUESTION)
+        app.query_one(SourcesPanel).focus()
+        await pilot.press("ctrl+n")
+        assert isinstance(app.focused, QuestionInput)
+
+
+# --- 80x24 -----------------------------------------------------------------------------------
+
+def test_snapshot_help_screen_at_80x24(app_factory, snap_compare) -> None:  # noqa: ANN001
+    app = app_factory()
+
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await wait_ready(app, pilot)
+        await pilot.press("f1")
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=NARROW_SIZE, run_before=run_before)
+
+
+async def test_the_help_gives_each_key_one_line_at_80x24(app_factory) -> None:  # noqa: ANN001
+    from assistant.tui.screens import KEYS
+
+    app = app_factory()
+    async with app.run_test(size=NARROW_SIZE) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert app.screen.query_one("#help-keys").region.height == len(KEYS)
+
+
+async def test_resizing_to_80x24_keeps_the_latest_answer_in_view(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ask(app, pilot, "Why did the rail strike end?")
+        msg = await ask(app, pilot, QUESTION)
+        await pilot.resize_terminal(*NARROW_SIZE)
+        await pilot.pause()
+        await wait_until(pilot, lambda: fully_visible(app, list(app.query(QuestionMessage))[-1]), "the latest question in view")
+        assert app.query_one("#chat").content_region.overlaps(msg.region)
+
+
+async def test_a_narrow_chat_names_each_cited_article_under_the_answer(app_factory) -> None:  # noqa: ANN001
+    app = app_factory()
+    async with app.run_test(size=NARROW_SIZE) as pilot:
+        msg = await ask(app, pilot, QUESTION)
+        await pilot.pause()
+        line = app.query(CompactSources).last()
+        c = msg.answer.citations[0]
+        assert line.display and f"[{c.n}] {c.title}, Mara Quell and Tomas Ode, 2024-03-03" in str(line.render())
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        assert not line.display, "beside the sources panel the line would say it twice"
+
+
+# --- a chat opened where there is nothing to index --------------------------------------------
+
+async def test_a_chat_without_a_folder_names_the_index_and_ctrl_r_leaves_nothing_behind(
+        app_factory, tmp_path: Path) -> None:  # noqa: ANN001
+    app = app_factory(index=False)
+    app.docs = []
+    before = sorted(p.name for p in tmp_path.iterdir())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(app, pilot)
+        await pilot.pause()
+        notice = app.query_one(EmptyIndexNotice)
+        assert "~/index" in notice.source and "ctrl+r" not in notice.source
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert not app.indexing
+        assert "index: ~/index" in app.sub_title
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

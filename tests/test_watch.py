@@ -371,7 +371,7 @@ def test_a_watcher_killed_mid_batch_restarts_and_catches_up(tmp_path: Path) -> N
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    assert Store(load_settings(cwd=work, env={})).state().get("in_progress"), "the kill should land mid-batch"
+    assert Store(load_settings(cwd=work, env={"ASSISTANT_INDEX_DIR": "index"})).state().get("in_progress"), "the kill should land mid-batch"
     # while it is down: one file removed, one edited, one added
     (work / "docs" / "doc0000.txt").unlink()
     edited = work / "docs" / "doc0001.txt"
@@ -383,11 +383,11 @@ def test_a_watcher_killed_mid_batch_restarts_and_catches_up(tmp_path: Path) -> N
         lines = Lines(proc)
         first = lines.next()
         assert (first["trigger"], first["removed"], first["updated"]) == ("initial", 1, 1) and first["added"] >= 1
-        reader = Engine(load_settings(cwd=work, env={}))
+        reader = Engine(load_settings(cwd=work, env={"ASSISTANT_INDEX_DIR": "index"}))
         on_disk = {f"docs/{p.relative_to(work / 'docs').as_posix()}" for p in (work / "docs").rglob("*.txt")}
         assert check_consistent(reader)["docs"] == len(on_disk) == 6 - 1 + 40 + 1
         assert set(reader._manifest) == on_disk
-        store = Store(load_settings(cwd=work, env={}))
+        store = Store(load_settings(cwd=work, env={"ASSISTANT_INDEX_DIR": "index"}))
         assert set(store.all_chunk_ids()) == {c for e in store.read_manifest().values() for c in e.chunk_ids}
         (work / "docs" / "after.txt").write_text("June 2, 2024\n\nFerry report\n\nThe ferry resumed service.\n")
         assert lines.next()["added"] == 1  # and it keeps watching after the catch-up

@@ -22,14 +22,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
-from assistant.config import Settings
+from assistant.config import Settings, short_path
 from assistant.engine import Engine, IndexChange, LLMError, StoreError
 from assistant.records import Answer, Document, IndexReport, Turn
 from assistant.tui.export import conversation_markdown
 from assistant.tui.screens import ArticleScreen, HelpScreen, SettingsScreen
 from assistant.tui.state import save_ui_state
-from assistant.tui.widgets import (AnswerMessage, ConversationDivider, EmptyIndexNotice, QuestionInput,
-                                   QuestionMessage, SourcesPanel, WelcomeNotice)
+from assistant.tui.widgets import (AnswerMessage, ChatLog, CompactSources, ConversationDivider, EmptyIndexNotice,
+                                   QuestionInput, QuestionMessage, SourcesPanel, WelcomeNotice)
 from assistant.watch import Watcher, WatchBatch
 
 WELCOME_TITLES = 5
@@ -77,7 +77,6 @@ class ChatApp(App[None]):
         Binding("ctrl+s", "save", "save"),
         Binding("ctrl+o", "settings", "settings", show=False),
         Binding("f1", "help", "help"),
-        Binding("question_mark", "help", "help", show=False),
         Binding("ctrl+l", "clear", "clear", show=False),
         Binding("ctrl+q", "quit", "quit"),
     ]
@@ -112,7 +111,7 @@ class ChatApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
-            yield VerticalScroll(id="chat", can_focus=True)
+            yield ChatLog(id="chat", can_focus=True)
             with Vertical(id="sources-column"):
                 yield Static("Sources", id="sources-title")
                 yield SourcesPanel(id="sources")
@@ -122,6 +121,7 @@ class ChatApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.sub_title = f"index: {self.settings.index_location}"
         self.query_one("#reindex-progress").display = False
         self.query_one(SourcesPanel).show(None, {})
         self._apply_layout()
@@ -131,6 +131,14 @@ class ChatApp(App[None]):
 
     def on_resize(self, event) -> None:  # noqa: ANN001
         self._apply_layout(event.size.width)
+        self.call_after_refresh(self._keep_latest_in_view)
+
+    def _keep_latest_in_view(self) -> None:
+        """After a resize, the latest question and its answer stay on screen (a new layout would
+        otherwise leave the chat wherever its old scroll offset now falls, often the welcome box)."""
+        questions = self.query(QuestionMessage)
+        if questions:
+            self._scroll_to(questions.last())
 
     @property
     def narrow(self) -> bool:
@@ -156,7 +164,8 @@ class ChatApp(App[None]):
         if self.narrow:
             (self.query_one(SourcesPanel) if shown else self.query_one(QuestionInput)).focus()
             if not shown:
-                self.query_one("#chat", VerticalScroll).scroll_end(animate=False)
+                chat = self.query_one("#chat", ChatLog)
+                chat._to_anchor() if chat.follow else chat.scroll_end(animate=False)
 
     def _status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)
@@ -208,7 +217,7 @@ class ChatApp(App[None]):
         existing = chat.query(EmptyIndexNotice)
         if self.engine.status().documents == 0:
             if not existing:
-                chat.mount(EmptyIndexNotice(", ".join(str(d) for d in self.docs)))
+                chat.mount(EmptyIndexNotice(", ".join(short_path(d) for d in self.docs), self.settings.index_location))
         else:
             existing.remove()
 
@@ -224,10 +233,10 @@ class ChatApp(App[None]):
             return
         if self.narrow:
             self._show_sources(False)  # the answer is what the user waits for
-        chat = self.query_one("#chat", VerticalScroll)
+        chat = self.query_one("#chat", ChatLog)
         shown = QuestionMessage(question)
         chat.mount(shown)
-        chat.scroll_end(animate=False)
+        chat.keep_in_view(shown)
         self.queue.append(Asked(question, shown, self.conversation))
         if not self.ready:
             self.notify("still loading the model; your question will run when it is ready", timeout=3)
@@ -240,10 +249,10 @@ class ChatApp(App[None]):
             return
         asked = self.queue.pop(0)
         self.asking = True
-        chat = self.query_one("#chat", VerticalScroll)
+        chat = self.query_one("#chat", ChatLog)
         message = AnswerMessage(show_timings=self.show_timings)
         chat.mount(message, after=asked.shown)
-        chat.scroll_end(animate=False)
+        chat.keep_in_view(asked.shown)
         turns = self.settings.history_turns if asked.conversation == self.conversation else 0
         history = self.history[-turns:] if turns > 0 else []
         self.answer_worker(asked, message, history)
@@ -277,6 +286,8 @@ class ChatApp(App[None]):
     async def _answered(self, asked: Asked, message: AnswerMessage, answer: Answer,
                         docs: dict[str, Document | None]) -> None:
         await message.finish(answer)
+        if answer.citations:
+            await self.query_one("#chat", VerticalScroll).mount(CompactSources(answer), after=message)
         asked.shown.show_searched(answer.standalone_question)
         self.answers.append(answer)
         if asked.conversation == self.conversation:
@@ -294,8 +305,7 @@ class ChatApp(App[None]):
     def _scroll_to(self, question: QuestionMessage) -> None:
         """The question at the top and its answer below it, once the answer is laid out (in a short
         terminal, the end of the chat would show only the end of a long answer)."""
-        chat = self.query_one("#chat", VerticalScroll)
-        self.call_after_refresh(chat.scroll_to_widget, question, animate=False, top=True)
+        self.query_one("#chat", ChatLog).keep_in_view(question)
 
     def _answer_failed(self, message: AnswerMessage, error: str) -> None:
         message.update(f"*Could not answer: {error.replace('*', '')}*")
@@ -326,17 +336,31 @@ class ChatApp(App[None]):
         self._select(event.message, event.n)
 
     def on_key(self, event) -> None:  # noqa: ANN001
-        """Digits select a citation of the selected answer (the question box keeps its digits);
-        escape in the narrow sources view goes back to the chat."""
-        if event.key == "escape" and self.narrow and self.sources_shown and self.screen is self.screen_stack[0]:
+        """Typing always reaches the question box: a printable key pressed elsewhere on the chat
+        screen (the chat log, the sources) moves the focus there and is typed into it. Digits 1-9 in
+        the chat or the sources select a citation of the selected answer, and `o` in the sources
+        opens the article (as the help says); escape in the narrow sources view goes back to the chat."""
+        if self.screen is not self.screen_stack[0]:
+            return  # a dialog (help, article, settings) has its own keys
+        if event.key == "escape" and self.narrow and self.sources_shown:
             event.stop()
             self._show_sources(False)
             return
-        if event.character and event.character.isdigit() and event.character != "0":
-            if isinstance(self.focused, QuestionInput) or self.selected is None:
-                return
+        box = self.query_one(QuestionInput)
+        if self.focused is box or not event.is_printable or not event.character:
+            return
+        if event.character.isdigit() and event.character != "0" and self.selected is not None:
             event.stop()
             self._select(self.selected, int(event.character))
+            return
+        if event.character == "o" and isinstance(self.focused, SourcesPanel):
+            return  # the panel's own binding: open the article
+        event.stop()
+        event.prevent_default()
+        if self.narrow and self.sources_shown:
+            self._show_sources(False)
+        box.focus()
+        box.insert_text_at_cursor(event.character)
 
     @on(SourcesPanel.OpenArticle)
     def open_article(self, event: SourcesPanel.OpenArticle) -> None:
@@ -461,16 +485,22 @@ class ChatApp(App[None]):
             return
         if self.narrow:
             self._show_sources(False)
-        chat = self.query_one("#chat", VerticalScroll)
+        chat = self.query_one("#chat", ChatLog)
+        chat.release()
         self.call_after_refresh(chat.scroll_to_widget, target, animate=False)
 
     def action_new_conversation(self) -> None:
-        """Forget the earlier turns: the next question is not read as a follow-up. The chat stays on screen."""
+        """Forget the earlier turns: the next question is not read as a follow-up. The chat stays on
+        screen; the focus goes to the question box, for the new conversation's first question."""
         self.conversation += 1
         self.history.clear()
+        if self.narrow:
+            self._show_sources(False)
+        self.query_one(QuestionInput).focus()
         chat = self.query_one("#chat", VerticalScroll)
         if chat.query(QuestionMessage) and not isinstance(chat.children[-1], ConversationDivider):
             chat.mount(ConversationDivider())
+            chat.release()
             chat.scroll_end(animate=False)
 
     def action_clear(self) -> None:
@@ -507,6 +537,10 @@ class ChatApp(App[None]):
         self.push_screen(SettingsScreen(self.settings.answerer, self.settings.k), apply)
 
     def action_reindex(self) -> None:
+        if not self.docs:
+            self.notify("no article folder to re-index: reopen the chat as `assistant chat DIR`, "
+                        "or run `assistant index PATH`", title="re-index", timeout=8)
+            return
         if self.indexing:
             self.notify("a re-index is already running", timeout=3)
             return
@@ -514,7 +548,7 @@ class ChatApp(App[None]):
         bar = self.query_one("#reindex-progress", ProgressBar)
         bar.update(total=None, progress=0)
         bar.display = True
-        self._status(f"re-indexing {', '.join(str(d) for d in self.docs)}…")
+        self._status(f"re-indexing {', '.join(short_path(d) for d in self.docs)}…")
         self.reindex_worker()
 
     @work(thread=True, exclusive=True, group="index")
@@ -559,7 +593,8 @@ class ChatApp(App[None]):
         yield SystemCommand("Show or hide sources", "The sources panel (ctrl+t)", self.action_toggle_sources)
         yield SystemCommand("Dropped sentences / nearest passages",
                             "What the selected answer leaves out (ctrl+g)", self.action_details)
-        yield SystemCommand("Re-index articles", f"Index {', '.join(map(str, self.docs))} again (ctrl+r)", self.action_reindex)
+        yield SystemCommand("Re-index articles", f"Index {', '.join(map(short_path, self.docs)) or 'the article folder'} again (ctrl+r)",
+                            self.action_reindex)
         yield SystemCommand("Save conversation", "Write the conversation and its citations as Markdown (ctrl+s)", self.action_save)
         yield SystemCommand("Settings", "Answerer and number of passages (ctrl+o)", self.action_settings)
         yield SystemCommand("Clear conversation", "Remove all questions and answers (ctrl+l)", self.action_clear)

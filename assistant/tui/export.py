@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from assistant.config import short_path
 from assistant.records import Answer
 
 
@@ -22,7 +23,7 @@ def conversation_markdown(answers: list[Answer], title: str = "Conversation") ->
             lines.append("")
             for c in ans.citations:
                 byline = ", ".join(filter(None, [" and ".join(c.authors), c.published or ""]))
-                lines.append(f"{c.n}. **{c.title}**" + (f" — {byline}" if byline else "") + f" (`{c.source}`, chars {c.start}–{c.end})")
+                lines.append(f"{c.n}. **{c.title}**" + (f" — {byline}" if byline else "") + f" (`{short_path(c.source)}`, chars {c.start}–{c.end})")
                 lines.append(f"   > {c.quote}")
         lines.append("")
     return "\n".join(lines)

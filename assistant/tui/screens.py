@@ -2,40 +2,43 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Markdown, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
+from assistant.config import short_path
 from assistant.records import Citation, Document
 
-HELP = """\
-# Keys
+KEYS = [  # (key, what it does): one line each, so the help reads at 80x24
+    ("enter", "ask the question"),
+    ("up / down", "previous / next question (in the question box)"),
+    ("any letter", "goes to the question box, wherever the focus is"),
+    ("tab", "move between question box, chat and sources"),
+    ("1 … 9", "that citation of the selected answer (chat, sources)"),
+    ("click", "an answer: its sources; a [n] marker: that one"),
+    ("enter or o", "open the full article at the passage (sources)"),
+    ("ctrl+t", "show / hide the sources (narrow: switch to them)"),
+    ("escape", "back to the chat; close a screen"),
+    ("ctrl+g", "dropped sentences, or nearest passages of a refusal"),
+    ("ctrl+n", "new conversation: no follow-up of earlier turns"),
+    ("ctrl+r", "re-index the article folder in the background"),
+    ("ctrl+s", "save the conversation as Markdown"),
+    ("ctrl+o", "settings: answerer and k"),
+    ("ctrl+p", "command palette"),
+    ("ctrl+l", "clear the conversation"),
+    ("f1", "this help"),
+    ("ctrl+q", "quit"),
+]
+KEY_WIDTH = max(len(k) for k, _ in KEYS)
 
-| key | action |
-|---|---|
-| enter | ask the question |
-| up / down (in the question box) | previous / next question |
-| tab / shift+tab | move between question box, chat and sources |
-| 1 … 9 (in chat or sources) | select that citation of the selected answer |
-| click an answer or a **[n]** marker | show its sources / select that citation |
-| enter or o (in sources) | open the full article at the passage |
-| ctrl+t | show or hide the sources (in a narrow terminal, switch between chat and sources; escape goes back) |
-| ctrl+g | the selected answer's dropped sentences, or the nearest passages when the articles do not answer |
-| ctrl+n | new conversation: the next question is not read as a follow-up of the earlier ones |
-| ctrl+r | re-index the article folder in the background |
-| ctrl+s | save the conversation as Markdown |
-| ctrl+o | settings: answerer and k |
-| ctrl+p | command palette |
-| ctrl+l | clear the conversation |
-| f1 or ? | this help |
-| escape | close a screen |
-| ctrl+q | quit |
-
+HELP_NOTES = """\
 Every sentence of an answer carries a citation that the assistant has checked against the passage;
 sentences it could not check are dropped (ctrl+g shows them, struck through, with the reason).
+In a narrow terminal a line under each answer names the article of each [n].
 A question is read in the light of the conversation's earlier questions ("what did it do instead?");
 when that changed what was searched for, it is shown under the question.
 The chat notices articles that other processes add or remove, and says so in the status line;
@@ -43,12 +46,24 @@ opened as `assistant chat DIR`, it also indexes what arrives in DIR while it is 
 """
 
 
+def keys_table() -> Table:
+    """Two columns; the key column never wraps, the action column wraps only when it must."""
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0), expand=True)
+    table.add_column("key", no_wrap=True, width=KEY_WIDTH, style="bold")
+    table.add_column("action", ratio=1)
+    for key, action in KEYS:
+        table.add_row(key, action)
+    return table
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss", "close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box", classes="dialog"):
-            yield Markdown(HELP)
+            yield Static(Text("Keys", style="bold"), id="help-title")
+            yield Static(keys_table(), id="help-keys")
+            yield Static(Text(" ".join(HELP_NOTES.split()), style="dim"), id="help-notes")
 
 
 class ArticleScreen(ModalScreen[None]):
@@ -73,6 +88,7 @@ class ArticleScreen(ModalScreen[None]):
         super().__init__()
         self.doc = doc
         self.citation = citation
+        self._before_quote = ""  # the cited paragraph's text before the quote
 
     def compose(self) -> ComposeResult:
         d = self.doc
@@ -80,7 +96,7 @@ class ArticleScreen(ModalScreen[None]):
         byline = ", ".join(filter(None, [" and ".join(d.authors), d.published or ""]))
         if byline:
             head.append(f"\n{byline}", style="italic")
-        head.append(f"\n{d.source}", style="dim")
+        head.append(f"\n{short_path(d.source)}", style="dim")
         with Vertical(id="article-box", classes="dialog"):
             yield Static(head, id="article-head")
             with VerticalScroll(id="article-body"):
@@ -90,6 +106,7 @@ class ArticleScreen(ModalScreen[None]):
                     pos = end + 2
                     c = self.citation
                     if c.start < end and c.end > start:
+                        self._before_quote = para[: max(0, c.start - start)]
                         text = Text(para[: max(0, c.start - start)])
                         text.append(para[max(0, c.start - start): c.end - start], style="bold reverse")
                         text.append(para[c.end - start:])
@@ -99,10 +116,19 @@ class ArticleScreen(ModalScreen[None]):
             yield Static(Text("escape to close" + (" · u opens the web page" if self.url else ""), style="dim"))
 
     def on_mount(self) -> None:
-        cited = self.query(".cited")
-        if cited:
-            self.call_after_refresh(self.query_one("#article-body", VerticalScroll).scroll_to_widget,
-                                    cited.first(), animate=False, top=True)
+        if self.query(".cited"):
+            self.call_after_refresh(self._scroll_to_quote)
+
+    def _scroll_to_quote(self) -> None:
+        """The quoted sentence near the top of the view (in a long paragraph, not the paragraph's start)."""
+        import textwrap
+
+        body = self.query_one("#article-body", VerticalScroll)
+        cited = self.query(".cited").first()
+        before = self._before_quote
+        width = max(10, cited.content_region.width)
+        lines = len(textwrap.wrap(before, width, drop_whitespace=False)) - 1 if before else 0
+        body.scroll_to(y=max(0, cited.virtual_region.y + lines - 1), animate=False)
 
 
 class SettingsScreen(ModalScreen[tuple[str, int] | None]):

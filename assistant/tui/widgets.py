@@ -9,8 +9,11 @@ from textual import events
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.message import Message
+from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Input, ListItem, ListView, Markdown, Static
 
+from assistant.config import short_path
 from assistant.records import Answer, Citation, Document, Passage
 
 CONTEXT_CHARS = 220  # characters of article shown around a quote in the sources panel
@@ -27,7 +30,9 @@ class QuestionInput(Input):
                 Binding("down", "history(1)", "next", show=False)]
 
     def __init__(self, **kwargs) -> None:  # noqa: ANN003
-        super().__init__(placeholder="Ask a question about your articles…  (F1 help)", **kwargs)
+        # the focus may arrive with a typed key (see ChatApp.on_key): selecting the text then would let the
+        # next key replace it
+        super().__init__(placeholder="Ask a question about your articles…  (F1 help)", select_on_focus=False, **kwargs)
         self.history: list[str] = []
         self._pos = 0
 
@@ -48,6 +53,68 @@ class QuestionInput(Input):
         if text:
             self.insert_text_at_cursor(text)
         event.stop()
+
+
+class ChatLog(VerticalScroll):
+    """The conversation. It keeps one widget (the latest question, its answer below it) at the top of
+    the view while its size or its content's size changes (a terminal resized, an answer laid out
+    again at the new width), until the reader scrolls."""
+
+    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+        super().__init__(**kwargs)
+        self.anchor: Widget | None = None
+        self.follow = False
+
+    def keep_in_view(self, widget: Widget) -> None:
+        self.anchor, self.follow = widget, True
+        self._to_anchor()
+
+    def release(self) -> None:
+        self.follow = False
+
+    def _to_anchor(self) -> None:
+        if self.follow and self.anchor is not None and self.anchor.is_mounted:
+            self.call_after_refresh(self._scroll_anchor)
+
+    def _scroll_anchor(self) -> None:
+        if self.follow and self.anchor is not None and self.anchor.is_mounted:
+            self.scroll_to_widget(self.anchor, animate=False, top=True)
+
+    def on_resize(self) -> None:
+        self._to_anchor()
+
+    # the reader scrolling takes over from the anchor
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self.release()
+        super()._on_mouse_scroll_down(event)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.release()
+        super()._on_mouse_scroll_up(event)
+
+    def action_scroll_up(self) -> None:
+        self.release()
+        super().action_scroll_up()
+
+    def action_scroll_down(self) -> None:
+        self.release()
+        super().action_scroll_down()
+
+    def action_page_up(self) -> None:
+        self.release()
+        super().action_page_up()
+
+    def action_page_down(self) -> None:
+        self.release()
+        super().action_page_down()
+
+    def action_scroll_home(self) -> None:
+        self.release()
+        super().action_scroll_home()
+
+    def action_scroll_end(self) -> None:
+        self.release()
+        super().action_scroll_end()
 
 
 class QuestionMessage(Static):
@@ -222,8 +289,23 @@ def citation_header(c: Citation) -> Text:
     if byline:
         t.append(f"\n{byline}", style="italic")
     page = f", p. {c.page}" if c.page else ""
-    t.append(f"\n{c.source}{page}", style="dim")
+    t.append(f"\n{short_path(c.source)}{page}", style="dim")
     return t
+
+
+def compact_source(c: Citation) -> str:
+    """One line per citation: "[1] title, author, date" (what a narrow chat shows under an answer)."""
+    parts = [c.title or c.doc_id, " and ".join(c.authors), c.published or ""]
+    return f"[{c.n}] " + ", ".join(p for p in parts if p)
+
+
+class CompactSources(Static):
+    """Under an answer, which article each [n] is, one line each; shown in a narrow terminal only,
+    where the sources panel is not beside the chat (the CSS hides it at other widths)."""
+
+    def __init__(self, answer: Answer) -> None:
+        lines = list(dict.fromkeys(compact_source(c) for c in answer.citations))
+        super().__init__(Text("\n".join(lines)), classes="compact-sources")
 
 
 class SourceItem(ListItem):
@@ -280,10 +362,10 @@ class SourcesPanel(ListView):
 EMPTY_INDEX_TEXT = """\
 # No articles indexed yet
 
-Add articles, then ask away:
+The index in `{where}` is empty. Add articles, then ask away:
 
-- press **ctrl+r** to index {docs}, or
-- run `assistant index PATH` in a shell (folders of .txt, .md, .html, .pdf), then reopen the chat.
+{reindex}- run `assistant index PATH` in a shell (folders of .txt, .md, .html, .pdf): the chat notices them, or
+- reopen the chat as `assistant chat DIR`: it indexes DIR and watches it while open.
 """
 
 
@@ -299,5 +381,6 @@ class WelcomeNotice(Markdown):
 
 
 class EmptyIndexNotice(Markdown):
-    def __init__(self, docs: str) -> None:
-        super().__init__(EMPTY_INDEX_TEXT.format(docs=docs), id="empty-index")
+    def __init__(self, docs: str, where: str = "") -> None:
+        reindex = f"- press **ctrl+r** to index {md_escape(docs)}, or\n" if docs else ""
+        super().__init__(EMPTY_INDEX_TEXT.format(where=where, reindex=reindex), id="empty-index")
