@@ -729,7 +729,8 @@ async def test_a_narrow_chat_names_each_cited_article_under_the_answer(app_facto
         await pilot.pause()
         line = app.query(CompactSources).last()
         c = msg.answer.citations[0]
-        assert line.display and f"[{c.n}] {c.title}, Mara Quell and Tomas Ode, 2024-03-03" in str(line.render())
+        markers = " ".join(f"[{x.n}]" for x in msg.answer.citations if x.doc_id == c.doc_id)
+        assert line.display and f"{markers} {c.title}, Mara Quell and Tomas Ode, 2024-03-03" in str(line.render())
         await pilot.resize_terminal(*SIZE)
         await pilot.pause()
         assert not line.display, "beside the sources panel the line would say it twice"

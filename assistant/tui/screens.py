@@ -19,7 +19,7 @@ KEYS = [  # (key, what it does): one line each, so the help reads at 80x24
     ("any letter", "goes to the question box, wherever the focus is"),
     ("tab", "move between question box, chat and sources"),
     ("1 … 9", "that citation of the selected answer (chat, sources)"),
-    ("click", "an answer: its sources; a [n] marker: that one"),
+    ("click", "an answer: its sources; a [n] marker: that source"),
     ("enter or o", "open the full article at the passage (sources)"),
     ("ctrl+t", "show / hide the sources (narrow: switch to them)"),
     ("escape", "back to the chat; close a screen"),
@@ -52,7 +52,7 @@ def keys_table() -> Table:
     table.add_column("key", no_wrap=True, width=KEY_WIDTH, style="bold")
     table.add_column("action", ratio=1)
     for key, action in KEYS:
-        table.add_row(key, action)
+        table.add_row(Text(key), Text(action))  # plain text: "[n]" is not markup
     return table
 
 

@@ -293,19 +293,25 @@ def citation_header(c: Citation) -> Text:
     return t
 
 
-def compact_source(c: Citation) -> str:
-    """One line per citation: "[1] title, author, date" (what a narrow chat shows under an answer)."""
-    parts = [c.title or c.doc_id, " and ".join(c.authors), c.published or ""]
-    return f"[{c.n}] " + ", ".join(p for p in parts if p)
+def compact_sources(citations: list[Citation]) -> list[str]:
+    """One line per cited article: "[1] [2] title, authors, date" (what a narrow chat shows under an answer)."""
+    by_doc: dict[str, list[Citation]] = {}
+    for c in citations:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    lines = []
+    for cs in by_doc.values():
+        c = cs[0]
+        parts = [c.title or c.doc_id, " and ".join(c.authors), c.published or ""]
+        lines.append(" ".join(f"[{x.n}]" for x in cs) + " " + ", ".join(p for p in parts if p))
+    return lines
 
 
 class CompactSources(Static):
-    """Under an answer, which article each [n] is, one line each; shown in a narrow terminal only,
-    where the sources panel is not beside the chat (the CSS hides it at other widths)."""
+    """Under an answer, which article each [n] is, one line per article; shown in a narrow terminal
+    only, where the sources panel is not beside the chat (the CSS hides it at other widths)."""
 
     def __init__(self, answer: Answer) -> None:
-        lines = list(dict.fromkeys(compact_source(c) for c in answer.citations))
-        super().__init__(Text("\n".join(lines)), classes="compact-sources")
+        super().__init__(Text("\n".join(compact_sources(answer.citations))), classes="compact-sources")
 
 
 class SourceItem(ListItem):
