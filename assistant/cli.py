@@ -213,7 +213,7 @@ def _watch_index(engine, targets, rebuild, refresh, as_json, print_skipped, said
                 f"{r.chunks} passages ({r.embedded} embedded, {r.seconds:.1f}s)"))
         err.print(line)
         if b.number == 0:
-            err.print("watching for changes (Ctrl-C to stop)")
+            err.print(f"watching for changes, indexing into {escape(engine.settings.index_location)} (Ctrl-C to stop)")
 
     def on_signal(signum, frame) -> None:  # noqa: ANN001
         if stop.is_set():
