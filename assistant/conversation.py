@@ -84,6 +84,12 @@ class Condensed:
         return self.standalone != self.question
 
     @property
+    def own_subject(self) -> bool:
+        """The follow-up names a subject of its own ("what about Iran?", "did Oslo agree?"): it may be
+        answered from any article. "When will it open?" names none: only the conversation's articles."""
+        return self.reason.startswith("opener") or bool(extract(self.own or self.question).entities)
+
+    @property
     def answer_text(self) -> str:
         """What answer sentences are scored against: the follow-up's own words when it has topic
         words of its own (retrieval already brought the conversation in; on

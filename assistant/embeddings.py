@@ -340,30 +340,6 @@ def make_embedder(settings: Settings) -> Embedder:
                                        settings.embed_batch_size or BATCH_SIZES["torch"], settings.device)
 
 
-def make_reranker(settings: Settings) -> Callable[[str, list[str]], list[float]] | None:
-    """A cross-encoder from a local folder (`reranker` setting), or None: no default needs a download."""
-    if not settings.reranker:
-        return None
-    path = settings.reranker
-    if not Path(path).expanduser().exists() and not settings.allow_download:
-        raise EmbeddingError(f"reranker {path!r} is not a local path; set allow_download = true to fetch it from a hub")
-    if not settings.allow_download:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sentence_transformers import CrossEncoder
-
-    try:
-        model = CrossEncoder(str(Path(path).expanduser()) if Path(path).expanduser().exists() else path, device=settings.device)
-    except Exception as exc:
-        raise EmbeddingError(f"cannot load reranker {path!r}: {exc}") from exc
-    lock = threading.Lock()
-
-    def score(question: str, passages: list[str]) -> list[float]:
-        with lock:
-            return [float(x) for x in model.predict([(question, p) for p in passages], show_progress_bar=False)]
-
-    return score
-
-
 def make_support_model(settings: Settings) -> Callable[[str, str], float]:
     """The `support_model` second opinion: a local NLI cross-encoder, as P(quote entails claim).
 

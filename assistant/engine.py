@@ -6,6 +6,7 @@ background worker), the index on `open()`.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -21,15 +22,16 @@ import numpy as np
 from assistant.answer.about import (AuthorIndex, Library, answer_about, merge_filters, question_filters,
                                     strip_constraints)
 from assistant.answer.about import kind_of as about_kind
-from assistant.answer.answerability import WordVectors, check_answerable
-from assistant.answer.constraints import extract
 from assistant.answer.citations import check_answer, markers_of
-from assistant.answer.extractive import NOT_FOUND, answer_extractive
+from assistant.answer.decide import WordVectors
+from assistant.answer.extractive import NOT_FOUND, Query, answer_offline
+from assistant.answer.rerank import SentenceRanker
 from assistant.answer.llm import LLMAnswerer, LLMError
 from assistant.answer.support import SupportChecker, load_second_opinion
 from assistant.config import Settings
 from assistant.conversation import condense, prefer_conversation
-from assistant.embeddings import Embedder, EmbeddingCache, make_embedder, make_reranker
+from assistant.crossencoder import CrossEncoderError, load_cross_encoder
+from assistant.embeddings import Embedder, EmbeddingCache, make_embedder
 from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, expected_build, index_lock,
                                update_lexical)
 from assistant.lexical import LexicalIndex
@@ -38,6 +40,7 @@ from assistant.retrieval import Filters, HybridRetriever
 from assistant.store import ManifestEntry, Store, StoreError, release_clients, version_of
 from assistant.swap import recover_swap, swap_in
 
+log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 NO_INDEX = ("No articles are indexed yet in {where}. Add some with `assistant index PATH` "
             "(or open the chat as `assistant chat DIR`).")
@@ -123,6 +126,7 @@ class Engine:
         self._lock = threading.RLock()
         self._embed_lock = threading.Lock()
         self._cache: EmbeddingCache | None = None
+        self._pending_warnings: list[str] = []  # said once, with the next answer (a missing cross-encoder)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -134,8 +138,9 @@ class Engine:
             return self._embedder
 
     def warm(self) -> None:
-        """Load the model and the index now (the TUI calls this from a worker)."""
+        """Load the models and the index now (the TUI calls this from a worker)."""
         self.embedder.encode(["warm up"])
+        self.ranker().score("warm up", ["warm up"])
         self.open()
 
     def open(self, create: bool = False) -> Status:
@@ -238,13 +243,24 @@ class Engine:
                 s = self.settings
                 self._retriever = HybridRetriever(self._store, self._lexical, self.embedder, self._manifest,
                                                   candidates=s.candidates, rrf_k=s.rrf_k, fusion=s.fusion,
-                                                  dense_weight=s.dense_weight, dedupe_threshold=s.dedupe_threshold, reranker=self._get_reranker())
+                                                  dense_weight=s.dense_weight, dedupe_threshold=s.dedupe_threshold)
             return self._retriever
 
-    def _get_reranker(self):  # noqa: ANN202
-        if not hasattr(self, "_reranker"):
-            self._reranker = make_reranker(self.settings)
-        return self._reranker
+    def ranker(self) -> SentenceRanker:
+        """The sentence ranker, made once: the cross-encoder when it loads, else the embedding (one warning)."""
+        with self._embed_lock:
+            ranker = self.__dict__.get("_ranker")
+            if ranker is not None:
+                return ranker
+            model = None
+            if self.settings.cross_encoder:
+                try:
+                    model = load_cross_encoder(self.settings.cross_encoder)
+                except CrossEncoderError as exc:
+                    self._pending_warnings.append(f"{exc}; answers are ranked by the embedding instead")
+                    log.warning("%s", self._pending_warnings[-1])
+        ranker = self.__dict__["_ranker"] = SentenceRanker(model, lambda texts: self.embedder.encode(texts))
+        return ranker
 
     def status(self) -> Status:
         passages = sum(len(e.chunk_ids) for e in self._manifest.values())
@@ -467,15 +483,16 @@ class Engine:
             return
         found = question_filters(text, self._author_index())  # "What did Bartlett write about X?"
         filters = merge_filters(filters, found)
-        text = strip_constraints(text, found)
+        # condensed as typed (its names say it is no follow-up), then the constraints that became filters leave
+        # what is searched for: the filter does their job, their words would pull toward bylines
         condensed = condense(text, history, self.settings, kind, self._chat_model)
         warnings.extend(condensed.warnings)
         kk = k or self.settings.k
-        search = condensed.standalone
+        search = strip_constraints(condensed.standalone, found)
         q_vec = self.embedder.encode([search])[0]
         boost = condensed.followup and bool(condensed.docs)
-        passages = retriever.retrieve(condensed.lexical_query or search, kk + FOLLOWUP_EXTRA if boost else kk, filters,
-                                      query_vector=q_vec)
+        lexical = strip_constraints(condensed.lexical_query, found) if condensed.lexical_query else search
+        passages = retriever.retrieve(lexical, kk + FOLLOWUP_EXTRA if boost else kk, filters, query_vector=q_vec)
         if boost:
             passages = prefer_conversation(passages, condensed.docs, kk)
         t1 = time.perf_counter()
@@ -492,26 +509,16 @@ class Engine:
             except LLMError as exc:
                 warnings.append(f"{exc}; showing the extractive answer instead")
         if answer is None:
-            quoted = _quoted(history[-1:]) if condensed.followup else set()
-            # a follow-up ("who led it?") is about the conversation's articles: answer from them when they
-            # can, from everything retrieved only when they cannot
-            focus = [p for p in passages if p.chunk.doc_id in condensed.docs] if condensed.followup else []
-            if focus and len(focus) < len(passages):
-                focused = self._extractive(question, condensed.answer_text, focus, q_vec, list(warnings), quoted)
-                answer = focused if focused.answered else None
-                if answer is None and not condensed.reason.startswith("opener") \
-                        and not extract(condensed.own or text).entities:
-                    # "when will it open?" brings no subject of its own ("what about X?" and a name do): it is
-                    # about the conversation's articles, and another article's opening is the wrong subject
-                    answer = focused
-                    answer.warnings.append("the conversation's articles do not answer this follow-up; "
-                                           "ask it in full to search every article")
-            if answer is None:
-                answer = self._extractive(question, condensed.answer_text, passages, q_vec, warnings, quoted)
+            query = Query(question, strip_constraints(condensed.answer_text, found), condensed.followup, dict(condensed.docs),
+                          condensed.own_subject, _quoted(history[-1:]) if condensed.followup else set(),
+                          self.settings.decision_threshold, self.settings.max_answer_sentences)
+            answer = answer_offline(query, passages, self.ranker(), self._word_vectors(), warnings)
             answer.dropped = llm_dropped + answer.dropped  # the model's claims the check removed stay visible
-        if self.settings.answerability and answer.answered:
-            answer = self._answerable(answer, text, passages)
+        if self._pending_warnings:
+            answer.warnings[:0], self._pending_warnings = self._pending_warnings, []
         answer.standalone_question = search
+        answer.filters = {k: v for k, v in (("author", found and found.author), ("since", found and found.since),
+                                            ("until", found and found.until)) if v}
         answer.timings = {"retrieve_ms": (t1 - t0) * 1000, "answer_ms": (time.perf_counter() - t1) * 1000}
         answer.passages = passages
         yield answer
@@ -536,32 +543,15 @@ class Engine:
             self._authors_cache = cached
         return cached[1]
 
-    def _answerable(self, answer: Answer, question: str, passages: list[Passage]) -> Answer:
-        """The answerability check (`answer/answerability.py`) on the question's own words, not the
-        conversation's context."""
-        vectors = getattr(self, "_word_vectors", None)
+    def _word_vectors(self) -> WordVectors:
+        """Single-word embeddings for the decision's soft coverage, cached across questions."""
+        vectors = self.__dict__.get("_vectors")
         if vectors is None:
-            vectors = self._word_vectors = WordVectors(self.embedder.encode)
-        return check_answerable(answer, question, passages, vectors)
+            vectors = self.__dict__["_vectors"] = WordVectors(lambda words: self.embedder.encode(words))
+        return vectors
 
     def _llm(self) -> LLMAnswerer:
         return LLMAnswerer(self.settings, self._chat_model)
-
-    def _extractive(self, question: str, text: str, passages: list[Passage], q_vec: np.ndarray,
-                    warnings: list[str], quoted_before: set[tuple[str, int, int]] | None = None) -> Answer:
-        body, citations, answered = answer_extractive(text, passages, self.embedder, self.settings.min_evidence,
-                                                      self.settings.max_answer_sentences, q_vec,
-                                                      quoted_before=quoted_before)
-        dropped: list[dict[str, str]] = []
-        if answered:
-            checked = check_answer(body, citations, passages, self.support, self.settings.support_threshold)
-            warnings.extend(checked.warnings)
-            body, citations, dropped = checked.answer, checked.citations, checked.dropped
-            answered = bool(citations)
-            if not answered:
-                body = NOT_FOUND
-        return Answer(question=question, answer=body, citations=citations, answerer="extractive",
-                      answered=answered, warnings=warnings, dropped=dropped if answered else [])
 
     def _checked_llm_answer(self, question: str, raw: str, passages: list[Passage], warnings: list[str],
                             dropped: list[dict[str, str]] | None = None) -> Answer | None:

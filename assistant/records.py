@@ -107,6 +107,28 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)  # what was retrieved (not in JSON)
     standalone_question: str | None = None  # what was searched for (a follow-up resolved); None: the question
     dropped: list[dict[str, str]] = field(default_factory=list)  # {"claim", "reason"}: claims the check removed
+    confidence: float | None = None  # the decision's estimate that the evidence answers the question
+    filters: dict[str, str] = field(default_factory=dict)  # what the question became: author, since, until
+
+    def searched_for(self) -> str | None:
+        """What to show as "searched for: …": the resolved question when it differs from the one typed,
+        and the filters the question became ("in articles by Jason Bartlett"); None when neither."""
+        parts = []
+        standalone = self.standalone_question
+        if standalone and " ".join(standalone.lower().split()) != " ".join(self.question.lower().split()):
+            parts.append(standalone)
+        scope = []
+        if self.filters.get("author"):
+            scope.append(f"by {self.filters['author']}")
+        if self.filters.get("since") and self.filters.get("until"):
+            scope.append(f"published {self.filters['since']} to {self.filters['until']}")
+        elif self.filters.get("since"):
+            scope.append(f"published from {self.filters['since']}")
+        elif self.filters.get("until"):
+            scope.append(f"published until {self.filters['until']}")
+        if scope:
+            parts.append("in articles " + ", ".join(scope))
+        return " — ".join(parts) or None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -118,6 +140,10 @@ class Answer:
             "answered": self.answered,
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
         }
+        if self.confidence is not None:
+            d["confidence"] = round(self.confidence, 3)
+        if self.filters:
+            d["filters"] = dict(self.filters)
         if self.warnings:
             d["warnings"] = list(self.warnings)
         if self.dropped:
@@ -131,7 +157,8 @@ class Answer:
         return Answer(question=d.get("question", ""), answer=d.get("answer", ""), citations=cites,
                       answerer=d.get("answerer", "extractive"), timings=dict(d.get("timings", {})),
                       warnings=list(d.get("warnings", [])), answered=bool(d.get("answered", True)),
-                      standalone_question=d.get("standalone_question"), dropped=list(d.get("dropped", [])))
+                      standalone_question=d.get("standalone_question"), dropped=list(d.get("dropped", [])),
+                      confidence=d.get("confidence"), filters=dict(d.get("filters", {})))
 
 
 @dataclass

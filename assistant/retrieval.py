@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -68,8 +68,7 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 class HybridRetriever:
     def __init__(self, store: Store, lexical: LexicalIndex | None, embedder: Embedder,
                  manifest: dict[str, ManifestEntry], candidates: int = 30, rrf_k: int = 60,
-                 dedupe_threshold: float = 0.85, reranker: Callable[[str, list[str]], list[float]] | None = None,
-                 fusion: str = "weighted", dense_weight: float = 0.5) -> None:
+                 dedupe_threshold: float = 0.85, fusion: str = "weighted", dense_weight: float = 0.5) -> None:
         if fusion not in ("weighted", "rrf"):
             raise ValueError(f"unknown fusion {fusion!r} (use weighted or rrf)")
         self.store = store
@@ -80,7 +79,6 @@ class HybridRetriever:
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.dedupe_threshold = dedupe_threshold
-        self.reranker = reranker
         self.fusion = fusion
         self.dense_weight = dense_weight
 
@@ -134,12 +132,6 @@ class HybridRetriever:
         if self.fusion == "weighted" and fused:
             self._weighted(fused)
         ranked = sorted(fused.values(), key=lambda e: e["score"], reverse=True)
-        if self.reranker and ranked:
-            pool = ranked[: max(k * 3, 10)]
-            scores = self.reranker(question, [e["chunk"].text for e in pool])
-            for e, s in zip(pool, scores):
-                e["score"] = float(s)
-            ranked = sorted(pool, key=lambda e: e["score"], reverse=True)
         out: list[Passage] = []
         kept_shingles: list[set[str]] = []
         for e in ranked:

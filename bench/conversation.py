@@ -1,4 +1,4 @@
-"""Conversations: follow-up quality, the answerability check, and what the rewrite costs.
+"""Conversations: follow-up quality, the answer/refuse decision, and what the rewrite costs.
 
     python -m bench.conversation                 # everything (distractors: 150 generated articles)
     python -m bench.conversation --distractors 0 # the sample articles alone
@@ -10,7 +10,7 @@
    same follow-ups asked bare (no history: before this feature) and asked in full; new-topic
    turns with and without the conversation; metadata questions.
 2. The adversarial splits (examples/adversarial-*.jsonl): unanswerable refused and answerable
-   answered, with the answerability check off (before) and on (after).
+   answered, refusing nothing (before) and with the calibrated decision (after).
 3. The offline rewrite's time per follow-up (p50/p95, `condense_offline` with the real
    histories), and the LLM rewrite's against the local SmolLM2 server when `make setup-llm`
    installed it (skipped with a message otherwise).
@@ -147,7 +147,7 @@ def main() -> None:
         rep = evaluate(engine, load_gold(EXAMPLES / "conversations.jsonl"), settings.k)
         results["conversations"] = rep.to_dict()["conversations"]
         log("adversarial splits")
-        off = Engine(settings.replace(answerability=False), embedder=engine.embedder)
+        off = Engine(settings.replace(decision_threshold=0.0), embedder=engine.embedder)  # refusing nothing
         results["adversarial"] = {}
         for split in SPLITS:
             items = load_gold(EXAMPLES / f"adversarial-{split}.jsonl")

@@ -89,17 +89,6 @@ def test_gold_set_over_the_sample_articles_meets_its_floor(real_engine: Engine) 
     assert report.abstain_correct == 1.0 and report.false_abstain <= 0.1
 
 
-def test_a_configured_reranker_reorders_the_fused_candidates(real_engine: Engine) -> None:
-    last = real_engine.retrieve("water for the city", k=10)[-1].chunk.text
-
-    def prefers_last(question, passages):  # noqa: ANN001, ANN202 - a stand-in cross-encoder
-        return [1.0 if p == last else 0.0 for p in passages]
-
-    engine = Engine(real_engine.settings, embedder=real_engine.embedder)
-    engine._reranker = prefers_last
-    assert engine.retrieve("water for the city", k=3)[0].chunk.text == last
-
-
 @pytest.fixture(scope="module")
 def engine_with_distractors(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Engine:  # noqa: ANN001
     """The sample articles among 100 generated council-news articles that share their vocabulary."""

@@ -262,3 +262,13 @@ def test_a_followup_with_no_subject_of_its_own_is_not_answered_from_another_arti
     assert all(c.doc_id.endswith("velmar-desalination-plant.txt") for c in follow.citations)
     other = real_engine.ask("what about the wind auction?", history=[Turn.of(first)])
     assert other.answered and other.citations[0].doc_id.endswith("north-sea-wind-auction.txt")
+
+
+def test_an_author_question_after_another_topic_shows_its_filter_and_not_the_old_topic(real_engine: Engine,
+                                                                                     shared_articles: Path) -> None:
+    first = real_engine.ask("why did Russia seek guarantees?")
+    ans = real_engine.ask("what did Bartlett write about Venezuela?", history=[Turn.of(first)])
+    assert ans.filters == {"author": "Jason Bartlett"}
+    shown = ans.searched_for() or ""
+    assert "by Jason Bartlett" in shown and "Russia" not in shown and "Kremlin" not in shown
+    assert all("Jason Bartlett" in c.authors for c in ans.citations)

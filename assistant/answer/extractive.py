@@ -1,173 +1,107 @@
-"""The offline answerer: the retrieved sentences that best answer the question, quoted exactly.
+"""The offline answerer: the retrieved sentences that answer the question, quoted exactly.
 
-Each sentence is scored by meaning (embedding cosine to the question) and by how many of
-the question's content words it contains. Weak evidence gives the "not in the articles"
-answer instead of a guess.
+candidates (every sentence of the passages) → rerank (the cross-encoder reads the front runners
+with the question) → choose (the best, the neighbour holding the asked-for fact, close seconds)
+→ decide (one calibrated confidence: answer, or "not in the articles" with the reasons) →
+the citation check every answer passes (`citations.py`).
+
+A follow-up is about the conversation's articles: their sentences are chosen from first, and
+everything retrieved is tried only when they do not answer and the follow-up names a subject
+of its own ("what about Iran?"); "when will it open?" is never answered from another article.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
-import numpy as np
-
-from assistant.answer.citations import citation_for, content_terms
-from assistant.chunking import sentence_spans
-from assistant.embeddings import Embedder
-from assistant.ingest.metadata import is_header_line
-from assistant.records import Citation, Passage
+from assistant.answer.candidates import Sentence, sentences
+from assistant.answer.choose import choose
+from assistant.answer.citations import check_answer, citation_for
+from assistant.answer.decide import Decision, WordVectors, decide
+from assistant.answer.rerank import Ranked, SentenceRanker
+from assistant.records import Answer, Citation, Passage
 
 NOT_FOUND = "The indexed articles do not answer this question."
-# weights of the sentence score; they sum to 1 so thresholds read as fractions
-W_COSINE, W_LEXICAL = 0.55, 0.45
-REDUNDANT_OVERLAP = 0.6  # share of content words two chosen sentences may have in common
-SECONDARY_RATIO = 0.8  # a further sentence must score this fraction of the best one
-REPEAT_PENALTY = 0.8  # a follow-up ranks a sentence the last answer quoted at this fraction of its score
-MIN_SENTENCE_CHARS = 25
-# Only this many sentences (the best by words and passage similarity) are embedded:
-# embedding is the cost of an answer on a CPU (~10 ms a sentence here).
-EMBED_TOP = 6
-UNKNOWN_PASSAGE_SIM = 0.3  # a passage found only by BM25 has no cosine yet
-# A sentence a little under min_evidence still answers when its passage as a whole is this
-# close to the question (short factual sentences embed poorly on their own).
-STRONG_PASSAGE_SIM, RELAXED_EVIDENCE = 0.5, 0.3
-# Expected-answer cues: (question pattern, sentence pattern, bonus). "How many" wants a number, etc.
-ANSWER_TYPE_CUES = [
-    (r"^(how (many|much|big|large|long|far|high|old)|what (percentage|share|proportion|amount|number))\b",
-     r"\d", 0.06),
-    (r"^(when|what (year|date|day|month))\b",
-     r"\b(1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|october|november|december|"
-     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", 0.06),
-    (r"^why\b", r"\b(because|due to|reason|forced|caused|blamed|led to|in order to|so that|as a result|since|aim)\b", 0.06),
-]
+FOLLOWUP_PREFERENCE = 0.5  # logits a sentence of the conversation's articles gains in a close call
+NO_FOCUS_ANSWER = "the conversation's articles do not answer this follow-up; ask it in full to search every article"
 
 
 @dataclass
-class Candidate:
-    passage_index: int
-    start: int  # document offsets
-    end: int
-    text: str
-    cosine: float = 0.0
-    lexical: float = 0.0
-    passage_sim: float = UNKNOWN_PASSAGE_SIM
-    embedded: bool = False
+class Query:
+    """What the answer step needs to know about the question beyond its passages."""
 
-    bonus: float = 0.0
-
-    @property
-    def score(self) -> float:
-        return W_COSINE * self.cosine + W_LEXICAL * self.lexical + self.bonus
+    question: str  # as asked
+    text: str  # what sentences are read against (a follow-up's own words, or the standalone question)
+    followup: bool = False
+    docs: dict[str, float] = field(default_factory=dict)  # the conversation's articles
+    own_subject: bool = True  # the follow-up names a subject of its own ("what about Iran?")
+    quoted: set[tuple[str, int, int]] = field(default_factory=set)  # sentences the last answer quoted
+    threshold: float | None = None  # the decision's bar (None: the fitted default)
+    max_sentences: int = 3
 
 
-def candidates(passages: Sequence[Passage]) -> list[Candidate]:
-    seen: set[str] = set()
-    out = []
-    for i, p in enumerate(passages):
-        ch = p.chunk
-        for s, e in sentence_spans(ch.text):
-            text = ch.text[s:e]
-            key = " ".join(text.split()).lower()
-            if len(text) < MIN_SENTENCE_CHARS or key in seen or is_header_line(text, ch.title):
-                continue
-            seen.add(key)
-            sim = p.similarity if p.similarity is not None else UNKNOWN_PASSAGE_SIM
-            out.append(Candidate(i, ch.start + s, ch.start + e, text, passage_sim=sim))
-    return out
-
-
-def _idf_weights(question_terms: list[str], cands: list[Candidate]) -> dict[str, float]:
-    """Rarer question words (among the candidate sentences) count for more."""
-    n = len(cands) or 1
-    df = {t: sum(1 for c in cands if t in c._terms) for t in question_terms}  # type: ignore[attr-defined]
-    return {t: float(np.log(1 + n / (1 + df[t]))) + 0.5 for t in question_terms}
-
-
-def score_candidates(question: str, cands: list[Candidate], embedder: Embedder, q_vec: np.ndarray | None = None) -> None:
-    if not cands:
-        return
-    q_terms = list(dict.fromkeys(content_terms(question)))
-    for c in cands:
-        c._terms = set(content_terms(c.text))  # type: ignore[attr-defined]
-    weights = _idf_weights(q_terms, cands)
-    total = sum(weights.values())
-    cues = [(re.compile(sp, re.I), b) for qp, sp, b in ANSWER_TYPE_CUES if re.search(qp, question.strip(), re.I)]
-    for c in cands:
-        c.lexical = sum(w for t, w in weights.items() if t in c._terms) / total if total else 0.0  # type: ignore[attr-defined]
-        c.bonus = sum(b for pattern, b in cues if pattern.search(c.text)) if c.lexical else 0.0
-    # pre-rank by words and the passage's own similarity; embed only the front runners
-    for c in cands:
-        c.cosine = c.passage_sim
-    front = sorted(cands, key=lambda c: c.score, reverse=True)[:EMBED_TOP]
-    q = embedder.encode([question])[0] if q_vec is None else q_vec
-    vecs = embedder.encode([c.text for c in front])
-    for c, s in zip(front, vecs @ q):
-        c.cosine = float(max(0.0, s))
-        c.embedded = True
-    for c in cands:
-        if not c.embedded:
-            c.cosine = 0.0  # not a contender: keep it out of the answer
-
-
-def _redundant(a: Candidate, b: Candidate) -> bool:
-    ta, tb = a._terms, b._terms  # type: ignore[attr-defined]
-    if not ta or not tb:
-        return False
-    return len(ta & tb) / min(len(ta), len(tb)) >= REDUNDANT_OVERLAP
-
-
-def _enough(c: Candidate, min_evidence: float) -> bool:
-    """Strong sentence, or a fair sentence in a passage that is close to the question."""
-    if c.lexical == 0.0:
-        return False
-    return c.score >= min_evidence or (c.score >= RELAXED_EVIDENCE and c.passage_sim >= STRONG_PASSAGE_SIM)
-
-
-def answer_extractive(question: str, passages: Sequence[Passage], embedder: Embedder, min_evidence: float,
-                      max_sentences: int = 3, q_vec: np.ndarray | None = None,
-                      quoted_before: set[tuple[str, int, int]] | None = None) -> tuple[str, list[Citation], bool]:
-    """(answer text with [n] markers, citations, answered?).
-
-    `quoted_before`: (doc_id, start, end) of sentences the conversation's last answer quoted. A
-    follow-up ("what did it do instead?") wants something new: such a sentence is ranked lower
-    and is not added as a further sentence, but it still answers when nothing else comes close.
-    """
-    cands = candidates(passages)
-    score_candidates(question, cands, embedder, q_vec)
-    seen = quoted_before or set()
-
-    def repeated(c: Candidate) -> bool:
-        return (passages[c.passage_index].chunk.doc_id, c.start, c.end) in seen
-
-    ranked = sorted(cands, key=lambda c: c.score * (REPEAT_PENALTY if repeated(c) else 1.0), reverse=True)
-    if not ranked or not _enough(ranked[0], min_evidence):
-        return NOT_FOUND, [], False
-    best = ranked[0]
-    chosen = [best]
-    for c in ranked[1:]:
-        if len(chosen) >= max_sentences:
-            break
-        if repeated(c):
-            continue
-        if c.score < best.score * SECONDARY_RATIO or not _enough(c, min_evidence):
-            break
-        if any(_redundant(c, o) for o in chosen):
-            continue
-        chosen.append(c)
-    # read in document order within each article, articles in order of their best sentence
-    doc_rank = {}
-    for c in chosen:
-        doc_rank.setdefault(passages[c.passage_index].chunk.doc_id, len(doc_rank))
-    chosen.sort(key=lambda c: (doc_rank[passages[c.passage_index].chunk.doc_id], c.start))
+def compose(chosen: Sequence[Sentence], passages: Sequence[Passage], confidence: float) -> tuple[str, list[Citation]]:
+    """The answer text, each sentence quoted with its [n]; articles in order of their best sentence,
+    sentences in reading order within each article."""
+    doc_rank: dict[str, int] = {}
+    for s in chosen:
+        doc_rank.setdefault(s.doc_id, len(doc_rank))
+    ordered = sorted(chosen, key=lambda s: (doc_rank[s.doc_id], s.start))
     citations: list[Citation] = []
     parts: list[str] = []
-    for n, c in enumerate(chosen, start=1):
-        citations.append(citation_for(n, passages[c.passage_index], c.start, c.end, round(c.score, 4)))
-        text = c.text.strip()
+    for n, s in enumerate(ordered, start=1):
+        citations.append(citation_for(n, passages[s.passage], s.start, s.end, round(confidence, 4)))
+        text = s.text.strip()
         if text[-1:] in ".!?" and not text.endswith("..."):
             parts.append(f"{text[:-1]} [{n}]{text[-1]}")
         else:
             parts.append(f"{text} [{n}]")
-    return " ".join(parts), citations, True
+    return " ".join(parts), citations
+
+
+def read(query: Query, pool: list[Sentence], passages: Sequence[Passage], ranker: SentenceRanker,
+         prefer: Callable[[Sentence], float] | None = None) -> tuple[Ranked, list[Sentence]]:
+    """Rerank and choose: the ranked pool and the answer's sentences (bench/train_decision.py fits the
+    decision on exactly these)."""
+    ranked = ranker.rank(query.text, pool, passages, prefer)
+    return ranked, choose(query.text, ranked.sentences, query.max_sentences, ranked.ranker)
+
+
+def _attempt(query: Query, pool: list[Sentence], passages: Sequence[Passage], ranker: SentenceRanker,
+             vectors: WordVectors | None, prefer: Callable[[Sentence], float] | None) -> tuple[list[Sentence], Decision]:
+    ranked, chosen = read(query, pool, passages, ranker, prefer)
+    decision = decide(query.text, chosen[0] if chosen else None, ranked.sentences, passages, ranked.ranker,
+                      query.threshold, vectors)
+    return chosen, decision
+
+
+def answer_offline(query: Query, passages: Sequence[Passage], ranker: SentenceRanker,
+                   vectors: WordVectors | None = None, warnings: list[str] | None = None) -> Answer:
+    """The checked extractive answer, or "not in the articles" with the decision's reasons."""
+    warnings = list(warnings or [])
+    pool = sentences(passages)
+    for s in pool:
+        s.repeated = (s.doc_id, s.start, s.end) in query.quoted
+    focus = [s for s in pool if s.doc_id in query.docs] if query.followup else []
+    if focus and len(focus) < len(pool):
+        chosen, decision = _attempt(query, focus, passages, ranker, vectors, None)
+        if not decision.answer and query.own_subject:
+            prefer = lambda s: FOLLOWUP_PREFERENCE * query.docs.get(s.doc_id, 0.0)  # noqa: E731
+            chosen, decision = _attempt(query, pool, passages, ranker, vectors, prefer)
+        elif not decision.answer:
+            warnings.append(NO_FOCUS_ANSWER)
+    else:
+        chosen, decision = _attempt(query, pool, passages, ranker, vectors, None)
+    if not decision.answer:
+        return Answer(question=query.question, answer=NOT_FOUND, answerer="extractive", answered=False,
+                      warnings=warnings + [f"not answered: {r}" for r in decision.reasons],
+                      confidence=decision.confidence)
+    body, citations = compose(chosen, passages, decision.confidence)
+    checked = check_answer(body, citations, passages, lambda _claim, _quote: 1.0, 0.0)  # offsets and quotes
+    warnings.extend(checked.warnings)
+    if not checked.citations:
+        return Answer(question=query.question, answer=NOT_FOUND, answerer="extractive", answered=False,
+                      warnings=warnings, dropped=checked.dropped, confidence=decision.confidence)
+    return Answer(question=query.question, answer=checked.answer, citations=checked.citations, answerer="extractive",
+                  answered=True, warnings=warnings, dropped=checked.dropped, confidence=decision.confidence)

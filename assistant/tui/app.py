@@ -288,7 +288,7 @@ class ChatApp(App[None]):
         await message.finish(answer)
         if answer.citations:
             await self.query_one("#chat", VerticalScroll).mount(CompactSources(answer), after=message)
-        asked.shown.show_searched(answer.standalone_question)
+        asked.shown.show_searched(answer.searched_for())
         self.answers.append(answer)
         if asked.conversation == self.conversation:
             self.history.append(Turn.of(answer))

@@ -12,8 +12,8 @@ def conversation_markdown(answers: list[Answer], title: str = "Conversation") ->
     lines = [f"# {title}", "", f"_Saved {datetime.now():%Y-%m-%d %H:%M}_", ""]
     for ans in answers:
         lines += [f"## {ans.question}", ""]
-        if ans.standalone_question and ans.standalone_question != ans.question:
-            lines += [f"_searched for: {ans.standalone_question}_", ""]
+        if ans.searched_for():
+            lines += [f"_searched for: {ans.searched_for()}_", ""]
         lines += [ans.answer, ""]
         for w in ans.warnings:
             lines.append(f"> warning: {w}")

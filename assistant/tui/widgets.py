@@ -125,13 +125,13 @@ class QuestionMessage(Static):
         self.question = question
         self.searched: str | None = None
 
-    def show_searched(self, standalone: str | None) -> None:
-        """Say what was searched for, when it is not the question as typed."""
-        if not standalone or _plain(standalone) == _plain(self.question):
+    def show_searched(self, searched: str | None) -> None:
+        """Say what was searched for (`Answer.searched_for`): a resolved follow-up, the filters applied."""
+        if not searched or _plain(searched) == _plain(self.question):
             return
-        self.searched = standalone
+        self.searched = searched
         text = Text(self.question)
-        text.append(f"\nsearched for: {standalone}", style="dim italic")
+        text.append(f"\nsearched for: {searched}", style="dim italic")
         self.update(text)
 
 

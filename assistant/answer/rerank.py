@@ -1,0 +1,77 @@
+"""Read the front-running sentences together with the question: which one answers it?
+
+A bi-encoder and BM25 found the region; the cross-encoder (`assistant/crossencoder.py`) reads
+the question and each candidate as one input, which is what tells "when did it open?" from a
+sentence that merely mentions the opening. Only the `top_n` sentences of the cheap prior are
+read (`candidates.prerank`). Without the cross-encoder (its package missing) the embedding
+cosine ranks instead, and the decision uses the parameters fitted for that ranker.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from assistant.answer.candidates import Sentence, prerank
+from assistant.records import Passage
+
+log = logging.getLogger(__name__)
+
+TOP_N = 8  # sentences read by the cross-encoder per question (bench/trust.py: no gain past 8 on SQuAD)
+MAX_TOKENS = 160  # question + sentence; a longer sentence is cut at the end
+REPEAT_PENALTY = 1.0  # logits a sentence the conversation's last answer quoted loses: a follow-up wants news
+
+
+@dataclass
+class Ranked:
+    """The pool ordered best first, and which ranker scored it."""
+
+    sentences: list[Sentence]
+    ranker: str  # "cross-encoder" | "embedding"
+
+    @property
+    def best(self) -> Sentence | None:
+        return self.sentences[0] if self.sentences else None
+
+
+class SentenceRanker:
+    def __init__(self, cross_encoder: Any | None, encode: Callable[[list[str]], np.ndarray] | None = None,
+                 top_n: int = TOP_N) -> None:
+        self.cross_encoder = cross_encoder
+        self.encode = encode
+        self.top_n = top_n
+
+    @property
+    def name(self) -> str:
+        return "cross-encoder" if self.cross_encoder is not None else "embedding"
+
+    def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """The ranker's score of each text as an answer to `question`."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        if self.cross_encoder is not None:
+            return self.cross_encoder.score([(question, t) for t in texts], max_length=MAX_TOKENS)
+        assert self.encode is not None, "a ranker needs a cross-encoder or an embedder"
+        vectors = self.encode([question, *texts])
+        return vectors[1:] @ vectors[0]
+
+    def rank(self, question: str, pool: list[Sentence], passages: Sequence[Passage],
+             prefer: Callable[[Sentence], float] | None = None) -> Ranked:
+        """The pool's front runners read with the question, best first; the rest follow unscored.
+
+        `prefer(sentence)` adds to a score (a follow-up's articles win close calls); a sentence
+        the conversation already quoted loses `REPEAT_PENALTY`."""
+        ordered = prerank(question, pool, passages)
+        front, rest = ordered[:self.top_n], ordered[self.top_n:]
+        for s, value in zip(front, self.score(question, [s.reading for s in front])):
+            s.score = float(value)
+
+        def key(s: Sentence) -> float:
+            assert s.score is not None
+            return s.score + (prefer(s) if prefer else 0.0) - (REPEAT_PENALTY if s.repeated else 0.0)
+
+        front.sort(key=key, reverse=True)
+        return Ranked(front + rest, self.name)

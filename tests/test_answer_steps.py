@@ -1,0 +1,164 @@
+"""The answer step piece by piece: candidates, what a question asks for, choosing, deciding.
+
+A fake ranker stands in for the cross-encoder here (its real behaviour is in
+tests/test_cross_encoder.py); the logic around it is what these tests pin down."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant.answer.asked import asked_for, kinds_in
+from assistant.answer.candidates import prerank, sentences
+from assistant.answer.choose import choose
+from assistant.answer.decide import Decision, decide, feature_names, features, load_models
+from assistant.answer.extractive import NOT_FOUND, Query, answer_offline
+from assistant.answer.rerank import SentenceRanker
+from assistant.records import Chunk, Passage
+
+TUNNEL = ("Tunnel approved\n\nBy Ana Ruiz\n\nThe council approved the Kessa rail tunnel on Tuesday after years of debate. "
+          "The tunnel will open to trains in 2031. It will cost 4.2 billion euros, paid by the state and the region. "
+          "Critics said the route ignores the northern suburbs.")
+
+
+def passage_of(text: str, doc: str = "kessa.txt", score: float = 1.0, title: str = "Tunnel approved") -> Passage:
+    chunk = Chunk(chunk_id=f"{doc}#0", doc_id=doc, ordinal=0, start=0, end=len(text), text=text, title=title,
+                  authors=["Ana Ruiz"], source=f"/articles/{doc}")
+    return Passage(chunk=chunk, score=score, similarity=0.5)
+
+
+class KeywordRanker:
+    """Scores a sentence by the listed words it holds: a stand-in for the cross-encoder's reading."""
+
+    def __init__(self, weights: dict[str, float]) -> None:
+        self.weights = weights
+
+    def score(self, pairs, max_length=None):  # noqa: ANN001, ANN201
+        return np.array([sum(w for word, w in self.weights.items() if word in text.lower()) for _q, text in pairs],
+                        dtype=np.float32)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("How much will the tunnel cost?", "number"), ("How many trains a day?", "number"),
+    ("When will the tunnel open?", "date"), ("In what year did it open?", "date"),
+    ("Who approved the tunnel?", "person"), ("Where will the tunnel run?", "place"),
+    ("Why did Russia seek guarantees?", "reason"), ("What did the critics say?", None),
+])
+def test_the_question_says_what_kind_of_thing_it_asks_for(question: str, kind: str | None) -> None:
+    assert asked_for(question) == kind
+
+
+def test_a_sentence_holds_numbers_dates_and_causes_by_what_it_says() -> None:
+    assert "number" in kinds_in("It will cost 4.2 billion euros.")
+    assert "date" in kinds_in("The tunnel will open to trains in 2031.")
+    assert "reason" in kinds_in("Russia sought guarantees because it feared NATO's expansion.")
+    assert "number" not in kinds_in("Critics said the route ignores the suburbs.")
+
+
+def test_candidates_leave_out_the_header_lines_and_keep_exact_offsets() -> None:
+    p = passage_of(TUNNEL)
+    pool = sentences([p])
+    assert all(not s.text.startswith(("Tunnel approved", "By Ana")) for s in pool)
+    for s in pool:
+        assert TUNNEL[s.start:s.end] == s.text
+    cost = next(s for s in pool if "4.2 billion" in s.text)
+    assert "open to trains" in cost.before and "Critics" in cost.after
+
+
+def test_the_prior_puts_sentences_with_the_questions_rarer_words_first() -> None:
+    pool = sentences([passage_of(TUNNEL)])
+    ordered = prerank("Who criticised the route?", pool, [passage_of(TUNNEL)])
+    assert "route" in ordered[0].text
+
+
+def test_only_the_front_runners_are_read_by_the_cross_encoder() -> None:
+    p = passage_of(TUNNEL)
+    ranked = SentenceRanker(KeywordRanker({"cost": 3.0}), top_n=2).rank("What will the tunnel cost?", sentences([p]), [p])
+    assert sum(s.score is not None for s in ranked.sentences) == 2
+    assert ranked.ranker == "cross-encoder"
+
+
+def test_the_neighbour_holding_the_asked_for_number_joins_the_sentence_about_the_subject() -> None:
+    p = passage_of(TUNNEL)
+    # the reader prefers the sentence naming the tunnel; the cost is in the next sentence
+    ranked = SentenceRanker(KeywordRanker({"tunnel will open": 5.0, "billion": 1.0})).rank(
+        "How much will the tunnel cost?", sentences([p]), [p])
+    chosen = choose("How much will the tunnel cost?", ranked.sentences)
+    assert "open to trains" in chosen[0].text
+    assert any("4.2 billion euros" in s.text for s in chosen)
+
+
+def test_a_sentence_the_last_answer_quoted_is_not_repeated_as_a_further_sentence() -> None:
+    p = passage_of(TUNNEL)
+    pool = sentences([p])
+    for s in pool:
+        s.repeated = "approved" in s.text
+    ranked = SentenceRanker(KeywordRanker({"approved": 4.0, "critics": 3.9})).rank("What happened?", pool, [p])
+    chosen = choose("What happened?", ranked.sentences)
+    assert "Critics" in chosen[0].text and not any(s.repeated for s in chosen)
+
+
+def test_the_decision_parameters_cover_every_feature_for_both_rankers() -> None:
+    models = load_models()
+    assert set(models) == {"cross-encoder", "embedding"}
+    p = passage_of(TUNNEL)
+    pool = sentences([p])
+    for s in pool:
+        s.score = 1.0
+    f = features("How much will the tunnel cost?", pool[0], pool, [p])
+    assert list(models["cross-encoder"].names) == feature_names() == list(f)
+    for m in models.values():
+        assert 0.0 < m.threshold < 1.0 and len(m.coef) == len(m.names)
+
+
+def test_the_default_threshold_is_the_fitted_one_and_a_setting_can_move_it() -> None:
+    from assistant.config import Settings
+
+    assert Settings().decision_threshold is None  # None: the fitted bar of the ranker in use
+    p = passage_of(TUNNEL)
+    pool = sentences([p])
+    for s in pool:
+        s.score = 9.0 if "4.2 billion" in s.text else -5.0
+    chosen = max(pool, key=lambda s: s.score)
+    assert decide("How much will the tunnel cost?", chosen, pool, [p], "cross-encoder", threshold=0.0).answer
+    assert not decide("How much will the tunnel cost?", chosen, pool, [p], "cross-encoder", threshold=1.0).answer
+
+
+def test_a_refusal_says_why_in_words() -> None:
+    p = passage_of(TUNNEL)
+    pool = sentences([p])
+    for s in pool:
+        s.score = -8.0
+    d = decide("How deep is Lake Vostok?", pool[0], pool, [p], "cross-encoder")
+    assert isinstance(d, Decision) and not d.answer and d.reasons and all(isinstance(r, str) for r in d.reasons)
+
+
+def test_a_confident_reading_is_answered_with_exact_citations_and_its_confidence() -> None:
+    p = passage_of(TUNNEL)
+    ranker = SentenceRanker(KeywordRanker({"4.2 billion": 9.0}))
+    ans = answer_offline(Query("How much will the tunnel cost?", "How much will the tunnel cost?"), [p], ranker)
+    assert ans.answered and "4.2 billion euros" in ans.answer and ans.confidence is not None
+    for c in ans.citations:
+        assert TUNNEL[c.start:c.end] == c.quote and f"[{c.n}]" in ans.answer
+
+
+def test_a_refused_answer_keeps_no_citation_and_records_the_confidence() -> None:
+    p = passage_of(TUNNEL)
+    ans = answer_offline(Query("How deep is Lake Vostok?", "How deep is Lake Vostok?"), [p],
+                         SentenceRanker(KeywordRanker({})))
+    assert not ans.answered and ans.answer == NOT_FOUND and ans.citations == []
+    assert any(w.startswith("not answered:") for w in ans.warnings) and ans.confidence is not None
+    assert json.loads(json.dumps(ans.to_dict()))["confidence"] == round(ans.confidence, 3)
+
+
+def test_a_followup_without_a_subject_of_its_own_is_not_answered_from_another_article() -> None:
+    ours = passage_of(TUNNEL, "kessa.txt")
+    other = passage_of("The Brana bridge will open in 2026 after a decade of delays and lawsuits.", "brana.txt",
+                       title="Bridge")
+    ranker = SentenceRanker(KeywordRanker({"will open in 2026": 9.0, "tunnel": 0.5}))
+    q = Query("When will it open?", "When will it open?", followup=True, docs={"kessa.txt": 1.0}, own_subject=False)
+    ans = answer_offline(q, [ours, other], ranker)
+    assert all(c.doc_id == "kessa.txt" for c in ans.citations)
+    assert "2026" not in ans.answer
