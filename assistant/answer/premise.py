@@ -1,0 +1,67 @@
+"""A question's premise that the cited passage contradicts.
+
+"Why did the U.S. demand guarantees from Russia?" presupposes that the U.S. demanded them; when
+the passage says Russia demanded them of the U.S., quoting it as the answer would confirm a false
+premise. A wh-question's verb phrase is read as a claim and put to the role check of the claim
+check (`support.role_finding`): only a reversal of who did what to whom counts, the one rule that
+can tell "the passage says otherwise" from "the passage says something else". Yes/no questions
+presuppose nothing and are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from assistant.answer.constraints import stem
+from assistant.answer.support import role_finding
+
+Parser = Callable[[str], Any]  # text -> spaCy Doc
+# a wh-question with an auxiliary or a verb right after its wh-phrase: it presupposes its clause
+_WH_PREMISE = re.compile(r"^\s*(?:why|how|when|where|for what reason|in what year|how come)\s+"
+                         r"(?P<aux>did|does|do|is|are|was|were|has|have|had|will|would|can|could|should)\s+(?P<rest>.+)$",
+                         re.I | re.S)
+MAX_CLAUSE = 200  # characters of the passage's clause the line repeats; a long one is cut at a word
+PREMISE_RULES = frozenset({"roles_reversed"})  # the role check's findings that contradict a premise
+
+
+def premise_conflict(question: str, quote: str, parse: Parser) -> str | None:
+    """The one line the answer should say when `quote` contradicts what `question` takes for
+    granted, else None. `parse` is a spaCy pipeline (or a cached parse function)."""
+    m = _WH_PREMISE.match(question.strip())
+    if m is None or not quote.strip():
+        return None
+    quote_doc = parse(quote)
+    clause = _declarative(m.group("aux"), m.group("rest"), quote_doc)
+    if clause is None:
+        return None
+    found = role_finding(parse(clause), quote_doc)
+    if found is None or found.rule not in PREMISE_RULES:
+        return None
+    return f"The question has it the other way round: the passage says {_clause_of(quote_doc, found.reason)}."
+
+
+def _clause_of(doc: Any, reason: str) -> str:
+    """The quote's clause around the verb the role check compared, as written."""
+    said = set(reason.split("(", 1)[-1].strip("')").split())
+    verb = next((t for t in doc if t.text in said and t.pos_ in ("VERB", "AUX")
+                 and any(c.dep_ in ("nsubj", "nsubjpass") for c in t.children)), None)
+    if verb is None:
+        return reason.split("(", 1)[-1].strip("')")
+    text = doc[verb.left_edge.i:verb.right_edge.i + 1].text.rstrip(" .;:,")
+    return text if len(text) <= MAX_CLAUSE else text[:MAX_CLAUSE - 3].rsplit(" ", 1)[0] + "..."
+
+
+def _declarative(aux: str, rest: str, quote_doc: Any) -> str | None:
+    """The clause a question presupposes, its verb in the quote's form: "did the U.S. demand
+    guarantees" against "Russia demanded ..." -> "the U.S. demanded guarantees." (the small parser
+    misreads a bare "demand" as a noun). None when the question shares no verb with the quote."""
+    verbs = {stem(t.lemma_): t.text for t in quote_doc if t.pos_ in ("VERB", "AUX") and t.is_alpha}
+    words = rest.strip().rstrip("?").split()
+    for i, w in enumerate(words):
+        form = verbs.get(stem(w.strip(",;:")))
+        if form is not None and i > 0:
+            words[i] = form
+            head = [] if aux.lower() in ("did", "does", "do") else [aux.lower()]
+            return " ".join(head + words) + "."
+    return None
