@@ -561,7 +561,7 @@ class Engine:
             if not answered:
                 body = NOT_FOUND
         return Answer(question=question, answer=body, citations=citations, answerer="extractive",
-                      answered=answered, warnings=warnings, dropped=dropped if answered else [])
+                      answered=answered, warnings=warnings, dropped=dropped)  # what the warnings say was dropped
 
     def _checked_llm_answer(self, question: str, raw: str, passages: list[Passage], warnings: list[str],
                             dropped: list[dict[str, str]] | None = None) -> Answer | None:
