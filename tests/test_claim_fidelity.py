@@ -107,6 +107,15 @@ def test_a_corrupted_claim_is_dropped_with_a_reason_the_user_can_read(engine) ->
     assert f"dropped: {answer.dropped[0]['reason']}" in answer.warnings
 
 
+def test_every_claim_the_check_drops_is_in_answer_dropped_and_said_in_the_warnings(engine) -> None:  # noqa: ANN001
+    rows = {r["id"]: r for r in _rows(GOLD)}
+    wrong = rows["v01-3"]  # 321 million for 312 million: the model's only claim, dropped; the answer falls back
+    answer = ask_with(engine, wrong)
+    said = [w.removeprefix("dropped: ") for w in answer.warnings if w.startswith("dropped: ")]
+    assert [d["claim"] for d in answer.dropped][:1] == ["The plant will cost 321 million euros."]
+    assert sorted(said) == sorted(d["reason"] for d in answer.dropped)
+
+
 def _run(engine, rows: list[dict]) -> list[tuple[dict, bool]]:  # noqa: ANN001
     return [(r, kept(ask_with(engine, r))) for r in rows]
 
@@ -135,3 +144,36 @@ def test_held_out_claims_over_the_shared_articles_meet_the_fidelity_targets(engi
     results = _run(engine, rows)
     got = rates(results)
     assert got["faithful_kept"] >= 0.90 and got["corrupted_dropped"] >= 0.90, _report("shared", results)
+
+
+# --- real claims written by others (outside the repo; skipped when absent) ----------------------
+
+REAL_DATA = Path("/work/data-external")
+REAL_PER_SOURCE = 60  # a seeded sample of each held-out source: the figure to +-6 points, in seconds
+
+
+@pytest.fixture(scope="module")
+def real_cases() -> list[dict]:
+    from bench.claim_data import CACHE_NAME
+
+    if not (REAL_DATA / CACHE_NAME).exists():
+        pytest.skip(f"the real claim sets are not at {REAL_DATA} (see bench/claim_data.py)")
+    from bench.support import real_cases as load
+
+    return [c for c in load(REAL_DATA, REAL_PER_SOURCE) if c["group"] in REAL_TARGETS]
+
+
+# measured by bench/support.py on the held-out split (see the claim model's notes); these floors sit
+# ten points below, so the test catches a broken check, not a two-point drift
+REAL_TARGETS = {"real-rte": (0.75, 0.25), "real-wice": (0.75, 0.40), "real-factcc": (0.75, 0.10)}
+
+
+def test_held_out_real_claims_keep_their_measured_level(real_cases: list[dict]) -> None:
+    from bench.support import run
+
+    verdicts, _ = run(real_cases)
+    for group, (kept_floor, dropped_floor) in REAL_TARGETS.items():
+        cs = [c for c in real_cases if c["group"] == group]
+        kept = [verdicts[c["id"]]["kept"] for c in cs if c["faithful"]]
+        dropped = [not verdicts[c["id"]]["kept"] for c in cs if not c["faithful"]]
+        assert sum(kept) / len(kept) >= kept_floor and sum(dropped) / len(dropped) >= dropped_floor, group

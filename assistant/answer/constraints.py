@@ -1,11 +1,12 @@
-"""The facts a sentence commits to, and whether another text states them too.
+"""The facts a sentence commits to, and the ways another text departs from them.
 
-One matcher for two checks: a claim against the quote it cites (`mode="claim"`, the citation
-check) and a question against the evidence found for it (`mode="question"`, answerability).
-A fact-checker looks at names, numbers, dates, negation and direction words before anything
-else, because a sentence can share almost every word with its source and still say the
-opposite; so does this module. The word lists (aliases, antonym axes, quantity words,
-synonyms) are TOML files beside it.
+`extract` reads what a text commits to: names, numbers and quantity words, dates, negations,
+direction words. `findings` compares a claim with the quote it cites and names each departure
+by its rule (a changed number, a name the passage lacks, a hedge made certain, a quantifier moved
+along its scale, a flipped comparative, another order of events, another unit...): each is one
+feature of the learned claim decision (`claim_model.py`), not a verdict. The word lists (aliases,
+antonym axes, quantity words, synonyms, the closed classes of `claim_words.toml`) are TOML files
+beside it. `unmet(mode="question")` serves the answerability check until it is retired.
 
 Works without spaCy; given a parsed `Doc` (see `support.py`) it also uses the named-entity
 tags and the dependency parse for entities and the scope of a negation.
@@ -49,7 +50,7 @@ _AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "has", "have"
                   "should", "can", "may", "might", "must"})
 _TOKEN = re.compile(r"""
     (?P<acr>(?:[A-Za-z]\.){2,}                                    # U.S., U.K.
-      |[A-Z][A-Za-z]*-?\d+(?:[+/-][A-Za-z\d]+)*\+?(?![\w.]))       # P5+1, G7, COVID-19, F-35: one name
+      |[A-Z][A-Za-z]*-?\d+(?:[+/-][A-Za-z\d]+)*\+?(?!\w))          # P5+1, G7, COVID-19, F-35: one name
   | (?P<num>\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)               # 300,000  1.2  2027
   | (?P<word>[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+)*)          # words, hyphenated compounds, didn't
   | (?P<pct>%)
@@ -854,13 +855,18 @@ def findings(claim: str, evidence: str, *, passage: str = "", nlp: Parser | None
     for q in c.quantities:
         if not any(_quantity_met(q, e) for e in ev.c.quantities):
             other = _closest(q, ev.c.quantities, ev.stems)
-            if other:
+            if wide is not None and any(_quantity_met(q, e) for e in wide.c.quantities):
+                add("number_elsewhere", f"'{q.text}' is in another sentence of the passage")
+            elif other:
                 add("number_changed", f"the passage says '{other.text}', not '{q.text}'")
             else:
                 add("number_absent", f"'{q.text}' is not in the passage")
     for d in c.dates:
         if not _date_met(d, ev):
             reason = _date_reason(d, ev)
+            if wide is not None and _date_met(d, wide):
+                add("date_elsewhere", f"'{d.text}' is in another sentence of the passage")
+                continue
             add("date_changed" if reason.startswith("the passage says") else "date_absent", reason)
     polar_targets = {t for p in c.polar for t in _fold(p.text.split()[-1])}
     claim_stems = set(c.terms)
@@ -956,14 +962,32 @@ def _closed_class(claim: str, evidence: str) -> list[tuple[str, str]]:
             mine = next(x for x in cw if x in table)
             theirs_w = next(x for x in ew if x in table)
             out.append((rule, f"the passage says '{theirs_w}', not '{mine}'"))
-    c_units = {stem(x): x for x in cw if stem(x) in t.units}
-    e_units = {stem(x) for x in ew if stem(x) in t.units}
+    c_units = {stem(x): x for x in _unit_words(claim)}
+    e_units = {stem(x) for x in _unit_words(evidence)}
     for u, written in c_units.items():
         dim = t.units[u]
         if u not in e_units and any(t.units[x] == dim for x in e_units):
             other = next(x for x in ew if stem(x) in e_units and t.units[stem(x)] == dim)
             out.append(("unit_changed", f"the passage says '{other}', not '{written}'"))
             break
+    return out
+
+
+_UNIT_LEAD = frozenset({"per", "a", "an", "each", "every", "one", "several", "few", "many"})
+_UNIT_ADVERB = re.compile(r"(?:ly)$")
+
+
+def _unit_words(text: str) -> list[str]:
+    """Unit words used as units: after a number or a "per"/"a"/"each" (within two words), or adverbs."""
+    toks = re.findall(r"\d[\d,.]*|[a-z]+", text.lower())
+    units = words().units
+    out = []
+    for i, w in enumerate(toks):
+        if stem(w) not in units:
+            continue
+        lead = toks[max(0, i - 2):i]
+        if _UNIT_ADVERB.search(w) or any(x[0].isdigit() or x in _UNIT_LEAD or x in tables().numbers for x in lead):
+            out.append(w)
     return out
 
 

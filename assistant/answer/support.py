@@ -225,8 +225,8 @@ def role_finding(claim_doc: Any, quote_doc: Any) -> Finding | None:
             q_nonsubj = [a for a in (qf.obj, *qf.others) if a]
             c_nonsubj = [a for a in (cf.obj, *cf.others) if a]
             reversed_ = f"the passage has the roles the other way round ('{_says(qf)}')"
-            if cf.subj and not _pronoun(cf.subj) and not _same(cf.subj, qf.subj) and any(
-                    _same(cf.subj, a) for a in q_nonsubj):
+            if cf.subj and qf.subj and not _pronoun(cf.subj) and not _same(cf.subj, qf.subj) and any(
+                    _same(cf.subj, a) for a in q_nonsubj):  # "players trained" is "players were trained"
                 return Finding("roles_reversed", reversed_)
             if qf.subj and not _pronoun(qf.subj) and not _pronoun(cf.subj) and any(
                     _same(a, qf.subj) and not any(_same(a, b) for b in q_nonsubj) for a in c_nonsubj) \
@@ -236,12 +236,6 @@ def role_finding(claim_doc: Any, quote_doc: Any) -> Finding | None:
                     and not _same(cf.subj, qf.subj)):
                 return Finding("other_subject", f"the passage says '{qf.subj.text}' {qf.verb_text}, not '{cf.subj.text}'")
     return None
-
-
-def role_mismatch(claim_doc: Any, quote_doc: Any) -> str:
-    """Why the claim's roles differ from the quote's for a verb both use, or ""."""
-    found = role_finding(claim_doc, quote_doc)
-    return found.reason if found else ""
 
 
 def _says(f: _Frame) -> str:
@@ -544,4 +538,4 @@ def coverage(claim: str, quote: str) -> float:
 
 
 __all__ = ["SupportChecker", "Verdict", "ParserError", "SupportModelError", "load_second_opinion", "load_parser",
-           "role_finding", "role_mismatch", "clauses", "coverage", "entity_key", "sentence_spans"]
+           "role_finding", "clauses", "coverage", "entity_key", "sentence_spans"]
