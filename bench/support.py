@@ -127,9 +127,11 @@ def run(cases: list[dict]) -> tuple[dict[str, dict], list[float]]:
         checked = check_answer(body, cites, passages, checker.score, s.support_threshold, judge=checker.judge)
         times.append((time.perf_counter() - t) * 1000)
         rules: list[str] = []
+        p = None
         if hasattr(checker, "signals") and cites:
-            rules = [f.rule for f in checker.signals(c["claim"], cites[0].quote, c["passage"]).findings]
-        verdicts[c["id"]] = {"kept": bool(checked.citations), "rules": rules,
+            sig = checker.signals(c["claim"], cites[0].quote, c["passage"])
+            rules, p = [f.rule for f in sig.findings], checker.model.probability(sig)
+        verdicts[c["id"]] = {"kept": bool(checked.citations), "rules": rules, "p": p,
                              "reason": checked.dropped[0]["reason"] if checked.dropped else ""}
         if n % 500 == 0:
             print(f"  {n}/{len(cases)}", file=sys.stderr)
@@ -158,6 +160,29 @@ def table(cases: list[dict], after: dict, before: dict | None) -> list[tuple]:
             b = sum(right(c, before[c["id"]]["kept"]) for c in have) / len(have) if have else None
         rows.append((group, what, len(cs), b, a))
     return rows
+
+
+CURVE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # thresholds shown besides the packaged one
+
+
+def operating_points(cases: list[dict], after: dict, before: dict | None) -> list[tuple[float, float, float]]:
+    """Faithful kept / corrupted dropped on the real held-out claims at other probability thresholds
+    (the packaged one is in the table): where the old check's single point falls on the new curve."""
+    real = [c for c in cases if c["group"].startswith("real-") and c["group"] != "real-mrpc"
+            and after[c["id"]].get("p") is not None]
+    if not real:
+        return []
+    out = []
+    for thr in CURVE:
+        kept = [after[c["id"]]["p"] >= thr for c in real if c["faithful"]]
+        dropped = [after[c["id"]]["p"] < thr for c in real if not c["faithful"]]
+        out.append((thr, sum(kept) / len(kept), sum(dropped) / len(dropped)))
+    if before is not None:
+        have = [c for c in real if c["id"] in before]
+        kept = [before[c["id"]]["kept"] for c in have if c["faithful"]]
+        dropped = [not before[c["id"]]["kept"] for c in have if not c["faithful"]]
+        out.append((float("nan"), sum(kept) / len(kept), sum(dropped) / len(dropped)))
+    return out
 
 
 def rule_precision(cases: list[dict], after: dict) -> dict[str, tuple[int, float]]:
@@ -194,6 +219,12 @@ def main() -> None:
     print(f"{'group':<20} {'':<26} {'n':>5} {'before':>7} {'after':>7}")
     for group, what, n, b, a in rows:
         print(f"{group:<20} {what:<26} {n:>5} {'' if b is None else f'{b:.2f}':>7} {a:>7.2f}")
+    curve = operating_points(cases, after, before)
+    if curve:
+        print("\nthe model's other operating points on the real held-out claims (all sources but MRPC)")
+        for thr, kept, dropped in curve:
+            name = "the old check" if thr != thr else f"threshold {thr:.2f}"
+            print(f"  {name:<15}: faithful kept {kept:.2f}, corrupted dropped {dropped:.2f}")
     rp = rule_precision(cases, after)
     if rp:
         print("\nrule precision on the real held-out claims (share of firings on unfaithful claims)")

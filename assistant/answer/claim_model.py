@@ -25,7 +25,7 @@ VETO_PRECISION = 0.98  # the issue's bar: a rule may veto alone only where it is
 
 # every rule the check can report, in the order the model reads them
 RULES: tuple[str, ...] = (
-    "entity_absent", "entity_weak", "entity_elsewhere", "number_changed", "number_absent", "number_elsewhere",
+    "entity_absent", "entity_swapped", "entity_weak", "entity_elsewhere", "number_changed", "number_absent", "number_elsewhere",
     "date_changed", "date_absent", "date_elsewhere", "negation_added", "negation_dropped", "negation_prefix", "opposite", "hedge_dropped",
     "certainty_added", "quantifier_changed", "comparative_flipped", "order_changed", "unit_changed",
     "roles_reversed", "other_subject", "unsupported_clause",

@@ -851,7 +851,8 @@ def findings(claim: str, evidence: str, *, passage: str = "", nlp: Parser | None
             if quote_only:
                 add("entity_elsewhere", f"the passage names '{quote_only[0].text}' here, not '{ent.text}'")
             continue
-        add("entity_weak" if ent.weak else "entity_absent", f"'{ent.text}' is not in the passage")
+        rule = "entity_weak" if ent.weak else "entity_swapped" if quote_only else "entity_absent"
+        add(rule, f"'{ent.text}' is not in the passage")  # swapped: the quote names another in its place
     for q in c.quantities:
         if not any(_quantity_met(q, e) for e in ev.c.quantities):
             other = _closest(q, ev.c.quantities, ev.stems)
