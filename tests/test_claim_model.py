@@ -63,3 +63,12 @@ def test_a_veto_rule_drops_whatever_the_probability() -> None:
 def test_a_poorly_covered_claim_without_a_finding_says_the_passage_does_not_support_it() -> None:
     d = _model().decide(Signals((), {"coverage": 0.0}))
     assert not d.ok and d.reason == "the passage does not support it"
+
+
+def test_the_claim_threshold_setting_moves_the_bar_of_the_fitted_model() -> None:
+    from assistant.answer.support import SupportChecker
+    from tests.conftest import HashEmbedder
+
+    strict = SupportChecker(HashEmbedder(), spacy_model="", claim_threshold=0.99)
+    assert strict.model.threshold == 0.99 and strict.model.weights == load_model().weights
+    assert not strict.judge("The plant will cost a lot.", "The plant will cost 312 million euros.").ok

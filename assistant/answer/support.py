@@ -20,6 +20,7 @@ on) lives here too.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import re
@@ -251,15 +252,18 @@ class SupportChecker:
     `embedder` is an object with `encode(list[str])` or a zero-argument callable returning one (so
     the model loads on first use). `spacy_model` names the parser package ("" for none); it loads
     only when `use_parser()` is called (the LLM path). `model` is the claim decision (the packaged
-    `claim_model.json` by default). `second_opinion(claim, quote)` returns the probability that the
+    `claim_model.json` by default; `claim_threshold` moves its bar). `second_opinion(claim, quote)` returns the probability that the
     quote entails the claim. `threshold` is kept for the graded `score` callers only.
     """
 
     def __init__(self, embedder: Encoder | Callable[[], Encoder], threshold: float = 0.5, spacy_model: str = "",
                  second_opinion: Callable[[str, str], float] | None = None,
-                 cache_size: int = SUPPORT_CACHE_SIZE, model: ClaimModel | None = None) -> None:
+                 cache_size: int = SUPPORT_CACHE_SIZE, model: ClaimModel | None = None,
+                 claim_threshold: float | None = None) -> None:
         self._embedder_src = embedder
         self.model = model or load_model()
+        if claim_threshold is not None:  # a stricter or looser point on the fitted model's curve (bench/support.py)
+            self.model = dataclasses.replace(self.model, threshold=claim_threshold)
         self._embedder: Encoder | None = None if callable(embedder) and not hasattr(embedder, "encode") else embedder  # type: ignore[assignment]
         self.threshold = threshold
         self.spacy_model = spacy_model
