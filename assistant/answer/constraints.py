@@ -903,6 +903,7 @@ class _Words:
     comparatives: dict[str, str]  # word -> "more" | "less"
     order: dict[str, str]  # word -> "before" | "after"
     units: dict[str, str]  # stem -> dimension
+    unit_adverbs: dict[str, str]  # "daily" -> "day"
 
 
 @lru_cache(maxsize=1)
@@ -916,6 +917,7 @@ def words() -> _Words:
         comparatives={x: side for side, xs in w["comparatives"].items() for x in xs},
         order={x: side for side, xs in w["order"].items() for x in xs},
         units={stem(x): dim for dim, xs in w["units"].items() for x in xs},
+        unit_adverbs=dict(w["unit_adverbs"]),
     )
 
 
@@ -975,19 +977,22 @@ def _closed_class(claim: str, evidence: str) -> list[tuple[str, str]]:
 
 
 _UNIT_LEAD = frozenset({"per", "a", "an", "each", "every", "one", "several", "few", "many"})
-_UNIT_ADVERB = re.compile(r"(?:ly)$")
 
 
 def _unit_words(text: str) -> list[str]:
-    """Unit words used as units: after a number or a "per"/"a"/"each" (within two words), or adverbs."""
+    """Unit words used as units: after a number or a "per"/"a"/"each" (within two words), or a unit
+    adverb ("daily", read as "day")."""
     toks = re.findall(r"\d[\d,.]*|[a-z]+", text.lower())
-    units = words().units
+    t = words()
     out = []
     for i, w in enumerate(toks):
-        if stem(w) not in units:
+        if w in t.unit_adverbs:
+            out.append(t.unit_adverbs[w])
+            continue
+        if stem(w) not in t.units:
             continue
         lead = toks[max(0, i - 2):i]
-        if _UNIT_ADVERB.search(w) or any(x[0].isdigit() or x in _UNIT_LEAD or x in tables().numbers for x in lead):
+        if any(x[0].isdigit() or x in _UNIT_LEAD or x in tables().numbers for x in lead):
             out.append(w)
     return out
 
