@@ -966,11 +966,12 @@ def _closed_class(claim: str, evidence: str) -> list[tuple[str, str]]:
             theirs_w = next(x for x in ew if x in table)
             out.append((rule, f"the passage says '{theirs_w}', not '{mine}'"))
     c_units = {stem(x): x for x in _unit_words(claim)}
-    e_units = {stem(x) for x in _unit_words(evidence)}
+    e_written = _unit_words(evidence)
+    e_units = {stem(x) for x in e_written}
     for u, written in c_units.items():
         dim = t.units[u]
         if u not in e_units and any(t.units[x] == dim for x in e_units):
-            other = next(x for x in ew if stem(x) in e_units and t.units[stem(x)] == dim)
+            other = next(x for x in e_written if t.units[stem(x)] == dim)
             out.append(("unit_changed", f"the passage says '{other}', not '{written}'"))
             break
     return out
