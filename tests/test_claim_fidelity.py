@@ -161,7 +161,7 @@ def test_claims_over_the_shared_articles_keep_the_faithful_ones_and_drop_the_mea
 # --- real claims written by others (outside the repo; skipped when absent) ----------------------
 
 REAL_DATA = Path("/work/data-external")
-REAL_PER_SOURCE = 60  # a seeded sample of each held-out source: the figure to +-6 points, in seconds
+REAL_PER_SOURCE = 150  # a seeded sample of each held-out source: about 40-130 claims a label, in seconds
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +176,9 @@ def real_cases() -> list[dict]:
 
 
 # (faithful kept, corrupted dropped) measured by bench/support.py on the held-out split, less about ten
-# points (the sample here is 60 a source): the test catches a broken check, not a few points' drift
-REAL_TARGETS = {"real-rte": (0.75, 0.25), "real-wice": (0.75, 0.40), "real-factcc": (0.75, 0.10)}
+# points: the test catches a broken check, not a few points' drift
+REAL_TARGETS = {"real-rte": (0.79, 0.31), "real-wice": (0.72, 0.52), "real-factcc": (0.80, 0.10)}  # of 0.89/0.41,
+# 0.84/0.64 and 0.92/0.24 measured on 250 a source
 
 
 def test_held_out_real_claims_keep_their_measured_level(real_cases: list[dict]) -> None:
