@@ -31,7 +31,7 @@ RULES: tuple[str, ...] = (
     "roles_reversed", "other_subject", "unsupported_clause",
 )
 # soft signals, each in [0, 1]
-SOFT: tuple[str, ...] = ("cosine", "coverage", "passage_coverage", "novel", "clause_coverage", "quote_longer")
+SOFT: tuple[str, ...] = ("cosine", "coverage", "passage_coverage", "novel", "clause_coverage")
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ class ClaimModel:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def decide(self, signals: Signals) -> Decision:
-        """Keep or drop, with the reason of the finding that weighs most against the claim."""
+        """Keep or drop, with the reason of the finding that weighs most against the claim (a finding
+        the model gives no weight still says what the quote lacks)."""
         p = self.probability(signals)
         veto = next((f for f in signals.findings if f.rule in self.vetoes), None)
         if veto is not None:
@@ -80,7 +81,7 @@ class ClaimModel:
         if p >= self.threshold:
             return Decision(True, p)
         worst = min(signals.findings, key=lambda f: self.weights.get(f.rule, 0.0), default=None)
-        if worst is not None and self.weights.get(worst.rule, 0.0) < 0:
+        if worst is not None:  # what the check found says more than "does not support it", weighed or not
             return Decision(False, p, worst.reason)
         return Decision(False, p, "the passage does not support it")
 

@@ -380,8 +380,7 @@ class SupportChecker:
         novel = sum(1 for t in own if not _has(t, pool))
         soft = {"cosine": self.cosine(claim, quote), "coverage": coverage(claim, quote),
                 "passage_coverage": coverage(claim, passage) if passage else coverage(claim, quote),
-                "novel": min(1.0, novel / NOVEL_SCALE), "clause_coverage": clause_cov,
-                "quote_longer": min(1.0, len(set(terms(quote))) / max(1, 3 * len(own)))}
+                "novel": min(1.0, novel / NOVEL_SCALE), "clause_coverage": clause_cov}
         return Signals(tuple(found), soft)
 
     def judge(self, claim: str, quote: str, passage: str = "", parse: bool = True) -> Verdict:
@@ -438,6 +437,8 @@ class SupportChecker:
         best scored, the one the claim model trusts most (the cheap, parse-free signals)."""
         ch = passage.chunk
         spans = sentence_spans(ch.text)
+        prose = [(a, b) for a, b in spans if ch.text[a:b].rstrip()[-1:] in ".!?\"'”’)"]
+        spans = prose or spans  # a headline, byline or dateline is no quote for a claim (the most lenient)
         # embed only the sentences sharing most words with the claim; one, when it clearly leads
         by_words = sorted(((coverage(claim, ch.text[s:e]), s, e) for s, e in spans), reverse=True)
         lead = len(by_words) == 1 or by_words[0][0] >= PIN_CLEAR_LEAD[0] and \
