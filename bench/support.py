@@ -1,14 +1,26 @@
-"""The claim check: fidelity by kind of corruption, before (issue 15's old rule) and after, and time per claim.
+"""The claim check on the LLM path, before and after: faithful claims kept, corrupted ones dropped.
 
-    python -m bench.support              # the table on examples/claims.jsonl (+ the shared set when present)
-    python -m bench.support --json       # the figures as one JSON object on stdout
+    python -m bench.support [--data DIR] [--per-source N]          # the "after" table (this tree)
+    python -m bench.support --save before.json                     # keep the verdicts per claim
+    python -m bench.support --before before.json                   # the table with a "before" column
 
-Every claim is cited to the retrieved passage that holds its gold quote, pinned to that
-passage's best sentence and checked, as the LLM path does (`SupportChecker.pin_claims` and
-`check_answer`), with the real bundled embedding model. "before" is the check as it stood:
-content overlap and cosine averaged, digits must match (`support.old_support`).
-Time per claim is pinning + checking with spaCy loaded (its one-time load excluded), cold: the
-passage's sentences are embedded and the quote parsed anew for every claim, as for a new answer.
+Every claim is cited to its passage, pinned to the passage's best sentence and checked as the LLM
+path does (`SupportChecker.pin_claims`, then `citations.check_answer` with the checker's judge),
+with the real bundled embedder and spaCy loaded. Three kinds of rows:
+
+- real: the held-out ("test") cases of bench/claim_data.py, written by others and judged by
+  people; up to `--per-source` per source (seeded, both labels kept in proportion);
+- corrupted: one-fact corruptions (bench/corrupt.py) of the real held-out faithful claims, by kind:
+  the kinds the issue lists, on claims nobody here wrote (the corruption is ours, said apart);
+- ours: examples/claims.jsonl and, when ../shared is there, examples/claims_shared.jsonl (kinds
+  of cases; never tuned on).
+
+"before" is the check as it stood: run this same script with the old `assistant/` package first
+on the path (e.g. `git archive ac0ebc6 assistant examples | tar -x -C /tmp/old`, copy bench/
+there, run it from there with --save), then pass the file here with --before. The old and new
+checkers share `pin_claims` and `judge`. Per-rule precision on the real held-out claims (how often
+a rule that fires is on an unfaithful claim) is printed for a tree whose checker has `signals`.
+Time per claim: pin + judge, cold (no vector or parse cached), spaCy loaded.
 """
 
 from __future__ import annotations
@@ -17,9 +29,9 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -27,132 +39,200 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 SHARED = REPO.parent / "shared" / "articles"
+PER_SOURCE = 500  # real held-out claims per source: enough for +-4 points, a run in minutes on 2 cores
+SEED = 18
 
 
-def load_claims(with_shared: bool = True) -> list[dict]:
-    """The gold claims; shared-article claims get their quote from the article (text is not in the repo)."""
+def our_cases() -> list[dict]:
+    """Our gold claims, each with the chunk of its article that holds its quote as the passage."""
+    from assistant.chunking import chunk_document
+    from assistant.records import Document
+
     rows = [json.loads(x) for x in (EXAMPLES / "claims.jsonl").read_text().splitlines() if x.strip()]
+    for r in rows:
+        r["text"] = (EXAMPLES / "articles" / r["doc"]).read_text(encoding="utf-8")
+        r["split"] = "ours-" + r["split"]
     shared = EXAMPLES / "claims_shared.jsonl"
-    if with_shared and SHARED.is_dir() and shared.exists():
+    if SHARED.is_dir() and shared.exists():
         for x in shared.read_text().splitlines():
             r = json.loads(x)
             path = SHARED / r["article"]
             if not path.exists():
                 continue
-            quote = path.read_text(encoding="utf-8")[r["start"]:r["end"]]
+            text = path.read_text(encoding="utf-8")
+            quote = text[r["start"]:r["end"]]
             if hashlib.sha1(quote.encode()).hexdigest()[:12] != r["quote_sha1"]:
-                print(f"skipped {r['id']}: {r['article']} changed", file=sys.stderr)
                 continue
-            rows.append({**r, "doc": r["article"], "quote": quote, "split": "shared"})
+            rows.append({**r, "doc": r["article"], "quote": quote, "text": text, "split": "ours-shared"})
+    out = []
+    for r in rows:
+        chunks = chunk_document(Document(r["doc"], r["doc"], r["text"]))
+        want = " ".join(r["quote"].split())[:100]
+        passage = next((c.text for c in chunks if want in " ".join(c.text.split())), None)
+        if passage is None:
+            continue
+        out.append({"id": r["id"], "group": r["split"], "kind": r["kind"], "claim": r["claim"], "passage": passage,
+                    "faithful": bool(r["faithful"])})
+    return out
+
+
+def real_cases(data: Path, per_source: int) -> list[dict]:
+    from bench.claim_data import load
+
+    rng = random.Random(SEED)
+    by_source: dict[str, list] = defaultdict(list)
+    for c in load(data):
+        if c.split == "test":
+            by_source[c.source].append(c)
+    out = []
+    for source, cases in sorted(by_source.items()):
+        rng.shuffle(cases)
+        for c in cases[:per_source]:
+            out.append({"id": c.id, "group": f"real-{source}", "kind": c.kind, "claim": c.claim, "passage": c.passage,
+                        "faithful": c.faithful})
+    return out
+
+
+def corrupted_cases(real: list[dict]) -> list[dict]:
+    from bench.corrupt import corruptions
+
+    rng = random.Random(SEED)
+    out = []
+    for r in real:
+        if r["faithful"]:
+            for kind, bad in corruptions(r["claim"], r["passage"], rng):
+                out.append({"id": f"{r['id']}~{kind}", "group": "corrupted", "kind": kind, "claim": bad,
+                            "passage": r["passage"], "faithful": False})
+    return out
+
+
+def run(cases: list[dict]) -> tuple[dict[str, dict], list[float]]:
+    from assistant.answer.citations import check_answer
+    from assistant.answer.support import SupportChecker
+    from assistant.config import Settings
+    from assistant.embeddings import make_embedder
+    from bench.train_claims import passage_of
+
+    s = Settings()
+    checker = SupportChecker(make_embedder(s), threshold=s.support_threshold, spacy_model=s.spacy_model)
+    checker.use_parser()
+    verdicts: dict[str, dict] = {}
+    times: list[float] = []
+    for n, c in enumerate(cases):
+        passages = [passage_of(c["passage"], c["id"])]
+        checker._vectors.clear()
+        checker._docs.clear()
+        t = time.perf_counter()
+        body, cites = checker.pin_claims(f"{c['claim'].rstrip('.')} [1].", passages, [])
+        checked = check_answer(body, cites, passages, checker.score, s.support_threshold, judge=checker.judge)
+        times.append((time.perf_counter() - t) * 1000)
+        rules: list[str] = []
+        p = None
+        if hasattr(checker, "signals") and cites:
+            sig = checker.signals(c["claim"], cites[0].quote, c["passage"])
+            rules, p = [f.rule for f in sig.findings], checker.model.probability(sig)
+        verdicts[c["id"]] = {"kept": bool(checked.citations), "rules": rules, "p": p,
+                             "reason": checked.dropped[0]["reason"] if checked.dropped else ""}
+        if n % 500 == 0:
+            print(f"  {n}/{len(cases)}", file=sys.stderr)
+    return verdicts, times
+
+
+def right(c: dict, kept: bool) -> bool:
+    return kept if c["faithful"] else not kept
+
+
+def table(cases: list[dict], after: dict, before: dict | None) -> list[tuple]:
+    """(group, what, n, before, after) rows: faithful kept / corrupted dropped per group, per kind
+    for the corrupted and our sets."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for c in cases:
+        label = "faithful kept" if c["faithful"] else "corrupted dropped"
+        groups[(c["group"], label)].append(c)
+        if c["group"] == "corrupted" or c["group"].startswith("ours"):
+            groups[(c["group"], ("kept " if c["faithful"] else "dropped ") + c["kind"])].append(c)
+    rows = []
+    for (group, what), cs in sorted(groups.items()):
+        a = sum(right(c, after[c["id"]]["kept"]) for c in cs if c["id"] in after) / len(cs)
+        b = None
+        if before is not None:
+            have = [c for c in cs if c["id"] in before]
+            b = sum(right(c, before[c["id"]]["kept"]) for c in have) / len(have) if have else None
+        rows.append((group, what, len(cs), b, a))
     return rows
 
 
-def _norm(s: str) -> str:
-    return " ".join(s.split())
+CURVE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # thresholds shown besides the packaged one
 
 
-def cited_passage(engine, quote: str, k: int = 5):  # noqa: ANN001, ANN201
-    """The retrieved passages for the quote and the 1-based number of the one holding it (or None)."""
-    passages = engine.retrieve(quote, k)
-    want = _norm(quote)[:120]
-    for n, p in enumerate(passages, start=1):
-        if want in _norm(p.chunk.text):
-            return passages, n
-    return passages, None
-
-
-def run(with_shared: bool = True) -> dict:
-    from assistant.answer.citations import best_quote, check_answer, citation_for
-    from assistant.answer.support import SupportChecker, old_support
-    from assistant.config import Settings, load_settings
-    from assistant.embeddings import make_embedder
-    from assistant.engine import Engine
-
-    embedder = make_embedder(Settings())
-    rows = load_claims(with_shared)
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(cwd=Path(tmp), env={}, index_dir=Path(tmp) / "index")
-        engine = Engine(settings, embedder=embedder)
-        engine.index([EXAMPLES / "articles"] + ([SHARED] if with_shared and SHARED.is_dir() else []))
-        checker = SupportChecker(embedder, threshold=settings.support_threshold, spacy_model=settings.spacy_model)
-        t = time.perf_counter()
-        checker.use_parser()
-        load_s = time.perf_counter() - t
-        old_vectors: dict[str, object] = {}
-
-        def cos(a: str, b: str) -> float:
-            for x in (a, b):
-                if x not in old_vectors:
-                    old_vectors[x] = embedder.encode([x])[0]
-            return float(max(0.0, old_vectors[a] @ old_vectors[b]))
-
-        def old(c: str, q: str) -> float:
-            return old_support(c, q, cos)
-
-        results = []
-        times = []
-        for r in rows:
-            passages, n = cited_passage(engine, r["quote"])
-            if n is None:
-                print(f"skipped {r['id']}: its quote was not retrieved", file=sys.stderr)
-                continue
-            # before
-            s, e, sc = best_quote(r["claim"], passages[n - 1], old)
-            c = citation_for(1, passages[n - 1], s, e, sc)
-            before = check_answer(f"{r['claim']} [1]", [c], passages, old, settings.support_threshold)
-            # after; "cold": no vector or parse of this passage cached, as for a new answer
-            checker._vectors.clear()
-            checker._docs.clear()
-            t = time.perf_counter()
-            body, cites = checker.pin_claims(f"{r['claim']} [{n}]", passages, [])
-            after = check_answer(body, cites, passages, checker.score, settings.support_threshold, judge=checker.judge)
-            times.append((time.perf_counter() - t) * 1000)
-            results.append({**r, "kept_before": bool(before.citations), "kept_after": bool(after.citations),
-                            "reason": after.dropped[0]["reason"] if after.dropped else ""})
-    return {"results": results, "times_ms": times, "spacy_load_s": load_s}
-
-
-def table(results: list[dict]) -> dict:
-    """Per split and kind: n, and the share right (faithful kept / corrupted dropped) before and after."""
-    out: dict = defaultdict(dict)
-    groups: dict = defaultdict(list)
-    for r in results:
-        groups[(r["split"], r["kind"])].append(r)
-        groups[(r["split"], "ALL faithful" if r["faithful"] else "ALL corrupted")].append(r)
-    for (split, kind), rs in sorted(groups.items()):
-        right = (lambda r, key: r[key] if r["faithful"] else not r[key])
-        out[split][kind] = {"n": len(rs), "before": sum(right(r, "kept_before") for r in rs) / len(rs),
-                            "after": sum(right(r, "kept_after") for r in rs) / len(rs)}
+def operating_points(cases: list[dict], after: dict, before: dict | None) -> list[tuple[float, float, float]]:
+    """Faithful kept / corrupted dropped on the real held-out claims at other probability thresholds
+    (the packaged one is in the table): where the old check's single point falls on the new curve."""
+    real = [c for c in cases if c["group"].startswith("real-") and c["group"] != "real-mrpc"
+            and after[c["id"]].get("p") is not None]
+    if not real:
+        return []
+    out = []
+    for thr in CURVE:
+        kept = [after[c["id"]]["p"] >= thr for c in real if c["faithful"]]
+        dropped = [after[c["id"]]["p"] < thr for c in real if not c["faithful"]]
+        out.append((thr, sum(kept) / len(kept), sum(dropped) / len(dropped)))
+    if before is not None:
+        have = [c for c in real if c["id"] in before]
+        kept = [before[c["id"]]["kept"] for c in have if c["faithful"]]
+        dropped = [not before[c["id"]]["kept"] for c in have if not c["faithful"]]
+        out.append((float("nan"), sum(kept) / len(kept), sum(dropped) / len(dropped)))
     return out
+
+
+def rule_precision(cases: list[dict], after: dict) -> dict[str, tuple[int, float]]:
+    """Per rule, on the real held-out claims: firings and the share of them on unfaithful claims."""
+    fired: dict[str, list[bool]] = defaultdict(list)
+    for c in cases:
+        if c["group"].startswith("real-"):
+            for rule in set(after[c["id"]]["rules"]):
+                fired[rule].append(not c["faithful"])
+    return {r: (len(v), sum(v) / len(v)) for r, v in sorted(fired.items())}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
-    ap.add_argument("--no-shared", action="store_true", help="leave out the claims over ../shared/articles")
-    ap.add_argument("--misses", metavar="SPLIT", help="list the claims of SPLIT (tune) judged wrongly after")
+    ap.add_argument("--data", type=Path, default=Path("/work/data-external"))
+    ap.add_argument("--per-source", type=int, default=PER_SOURCE)
+    ap.add_argument("--save", type=Path, help="write the verdicts per claim (JSON)")
+    ap.add_argument("--before", type=Path, help="verdicts saved from the old tree, for the before column")
+    ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    res = run(not args.no_shared)
-    tab = table(res["results"])
-    times = sorted(res["times_ms"])
-    timing = {"p50_ms": statistics.median(times), "p95_ms": times[int(0.95 * (len(times) - 1))],
-              "claims": len(times), "spacy_load_s": res["spacy_load_s"], "load_average": os.getloadavg()[0],
-              "cpus": os.cpu_count()}
+    real = real_cases(args.data, args.per_source) if args.data.is_dir() else []
+    cases = real + corrupted_cases(real) + our_cases()
+    after, times = run(cases)
+    before = json.loads(args.before.read_text())["verdicts"] if args.before else None
+    times.sort()
+    timing = {"p50_ms": statistics.median(times), "p95_ms": times[int(0.95 * (len(times) - 1))], "claims": len(times),
+              "load_average": os.getloadavg()[0], "cpus": os.cpu_count()}
+    if args.save:
+        args.save.write_text(json.dumps({"verdicts": after, "timing": timing}))
+    rows = table(cases, after, before)
     if args.json:
-        print(json.dumps({"fidelity": tab, "timing": timing}))
+        print(json.dumps({"table": rows, "rules": rule_precision(cases, after), "timing": timing}))
         return
-    print("right = faithful kept / corrupted dropped")
-    for split, kinds in tab.items():
-        print(f"\n{split:<10} {'kind':<15} {'n':>4} {'before':>7} {'after':>7}")
-        for kind, v in kinds.items():
-            print(f"{'':<10} {kind:<15} {v['n']:>4} {v['before']:>7.2f} {v['after']:>7.2f}")
-    print(f"\ncheck per claim (pin + judge, spaCy loaded): p50 {timing['p50_ms']:.1f} ms, "
-          f"p95 {timing['p95_ms']:.1f} ms over {timing['claims']} claims; spaCy load {timing['spacy_load_s']:.1f} s "
-          f"(load average {timing['load_average']:.1f} on {timing['cpus']} cores)")
-    if args.misses:
-        for r in res["results"]:
-            if r["split"] == args.misses and r["kept_after"] != r["faithful"]:
-                print(f"MISS {r['split']:<8} {r['id']:<8} {r['kind']:<9} {r['claim']!r} -> {r['reason']!r}")
+    print(f"{'group':<20} {'':<26} {'n':>5} {'before':>7} {'after':>7}")
+    for group, what, n, b, a in rows:
+        print(f"{group:<20} {what:<26} {n:>5} {'' if b is None else f'{b:.2f}':>7} {a:>7.2f}")
+    curve = operating_points(cases, after, before)
+    if curve:
+        print("\nthe model's other operating points on the real held-out claims (all sources but MRPC)")
+        for thr, kept, dropped in curve:
+            name = "the old check" if thr != thr else f"threshold {thr:.2f}"
+            print(f"  {name:<15}: faithful kept {kept:.2f}, corrupted dropped {dropped:.2f}")
+    rp = rule_precision(cases, after)
+    if rp:
+        print("\nrule precision on the real held-out claims (share of firings on unfaithful claims)")
+        for rule, (n, p) in rp.items():
+            print(f"  {rule:<22} fires {n:>5}  precision {p:.3f}")
+    print(f"\ncheck per claim (pin + judge, spaCy loaded, cold): p50 {timing['p50_ms']:.1f} ms, p95 "
+          f"{timing['p95_ms']:.1f} ms over {timing['claims']} claims (load average {timing['load_average']:.1f} "
+          f"on {timing['cpus']} cores)")
 
 
 if __name__ == "__main__":

@@ -76,10 +76,12 @@ def test_split_claims_keeps_a_given_verbatim_text_whole() -> None:
 
 
 def _judge(claim: str, quote: str, passage: str):  # noqa: ANN202 - a stand-in for SupportChecker.judge
+    from assistant.answer.claim_model import RULES, SOFT, ClaimModel
     from assistant.answer.support import SupportChecker
     from tests.conftest import HashEmbedder
 
-    return SupportChecker(HashEmbedder(), spacy_model="").judge(claim, quote, passage)
+    strict = ClaimModel({**{r: -4.0 for r in RULES}, **{s: 0.0 for s in SOFT}, "coverage": 4.0}, -1.0, 0.5)
+    return SupportChecker(HashEmbedder(), spacy_model="", model=strict).judge(claim, quote, passage)  # any finding drops
 
 
 def test_a_dropped_claim_is_reported_with_its_reason_and_passage_number() -> None:

@@ -120,3 +120,81 @@ def test_an_abbreviated_month_is_a_month_only_beside_a_number() -> None:
     assert not extract("What does Mar Azul argue?").dates
     assert not extract("Jan Novak voted against it.").dates
     assert [d.value for d in extract("It opened on Mar 3, 2024.").dates if d.kind == "month"] == [3]
+
+
+# --- findings: each rule named, for the claim decision -----------------------------------------
+
+from assistant.answer.constraints import findings  # noqa: E402
+
+HEDGED = "Sea levels may rise by up to a metre per century, usually less than storms, since 2010, researchers said."
+
+
+def _rules(claim: str, evidence: str = HEDGED, passage: str = "") -> set[str]:
+    return {f.rule for f in findings(claim, evidence, passage=passage)}
+
+
+def test_a_code_with_symbols_is_one_name() -> None:
+    assert [e.text for e in extract("The P5+1 and the G7 met over COVID-19.").entities] == ["P5+1", "G7", "COVID-19"]
+
+
+def test_names_in_a_list_are_separate_names() -> None:
+    assert [e.text for e in extract("Iran, North Korea and Venezuela signed.").entities] == \
+        ["Iran", "North Korea", "Venezuela"]
+
+
+@pytest.mark.parametrize("claim,evidence", [
+    ("North Korean hackers struck.", "Hackers from North Korea struck."),
+    ("Russian officials spoke.", "Officials in Russia spoke."),
+    ("Chinese exports rose.", "Exports from China rose."),
+])
+def test_a_demonym_meets_its_country(claim: str, evidence: str) -> None:
+    assert findings(claim, evidence) == []
+
+
+def test_a_demonym_is_not_another_country() -> None:
+    assert _rules("Officials of the Austrian government spoke.", "Officials in Australia spoke.") == {"entity_swapped"}
+
+
+def test_nearly_all_paraphrases_almost_all() -> None:
+    assert "quantifier_changed" not in _rules("Nearly all scientists agree.", "Almost all scientists agree.")
+
+
+def test_a_hedge_made_certain_is_found() -> None:
+    assert {"hedge_dropped", "certainty_added"} <= _rules("Sea levels will definitely rise by up to a metre per century.")
+
+
+def test_a_quantifier_moved_along_its_scale_is_found() -> None:
+    assert "quantifier_changed" in _rules("Sea levels always rise less than storms.")
+
+
+def test_a_flipped_comparative_is_found() -> None:
+    assert "comparative_flipped" in _rules("Sea levels may rise more than storms.")
+
+
+def test_a_changed_order_of_events_is_found() -> None:
+    assert "order_changed" in _rules("Sea levels may rise before 2010.")
+
+
+def test_a_changed_unit_is_found() -> None:
+    assert "unit_changed" in _rules("Sea levels may rise by up to a metre per year.")
+
+
+def test_a_name_the_quote_lacks_while_naming_another_is_a_possible_swap() -> None:
+    quote = "Graham Pike said the deal was fair."
+    assert _rules("Marta Kowal said the deal was fair.", quote, passage="Marta Kowal spoke first. " + quote) == \
+        {"entity_elsewhere"}
+
+
+def test_a_number_from_another_sentence_of_the_passage_is_not_a_changed_number() -> None:
+    quote = "The plant will cost 312 million euros."
+    assert _rules("The plant will open in 2027 and cost 40 jobs.", quote,
+                  passage=quote + " It opens in 2027 and cuts 40 jobs.") == {"number_elsewhere", "date_elsewhere"}
+
+
+def test_a_unit_adverb_is_its_unit() -> None:
+    assert findings("It produces 45,000 cubic meters of water daily.", "It produces 45,000 cubic meters of water a day.") == []
+
+
+def test_a_name_the_quote_replaces_with_another_is_a_swap_not_an_addition() -> None:
+    assert _rules("Oslo demanded guarantees.", "Russia demanded guarantees.") == {"entity_swapped"}
+    assert _rules("Oslo demanded guarantees.", "The city demanded guarantees.") == {"entity_absent"}

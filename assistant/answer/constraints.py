@@ -1,11 +1,12 @@
-"""The facts a sentence commits to, and whether another text states them too.
+"""The facts a sentence commits to, and the ways another text departs from them.
 
-One matcher for two checks: a claim against the quote it cites (`mode="claim"`, the citation
-check) and a question against the evidence found for it (`mode="question"`, answerability).
-A fact-checker looks at names, numbers, dates, negation and direction words before anything
-else, because a sentence can share almost every word with its source and still say the
-opposite; so does this module. The word lists (aliases, antonym axes, quantity words,
-synonyms) are TOML files beside it.
+`extract` reads what a text commits to: names, numbers and quantity words, dates, negations,
+direction words. `findings` compares a claim with the quote it cites and names each departure
+by its rule (a changed number, a name the passage lacks, a hedge made certain, a quantifier moved
+along its scale, a flipped comparative, another order of events, another unit...): each is one
+feature of the learned claim decision (`claim_model.py`), not a verdict. The word lists (aliases,
+antonym axes, quantity words, synonyms, the closed classes of `claim_words.toml`) are TOML files
+beside it. `unmet(mode="question")` serves the answerability check until it is retired.
 
 Works without spaCy; given a parsed `Doc` (see `support.py`) it also uses the named-entity
 tags and the dependency parse for entities and the scope of a negation.
@@ -48,7 +49,8 @@ _NEG_SKIP = frozenset({"yet", "also", "even", "ever", "fully", "longer", "always
 _AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "will", "would", "could",
                   "should", "can", "may", "might", "must"})
 _TOKEN = re.compile(r"""
-    (?P<acr>(?:[A-Za-z]\.){2,})                                   # U.S., U.K.
+    (?P<acr>(?:[A-Za-z]\.){2,}                                    # U.S., U.K.
+      |[A-Z][A-Za-z]*-?\d+(?:[+/-][A-Za-z\d]+)*\+?(?!\w))          # P5+1, G7, COVID-19, F-35: one name
   | (?P<num>\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)               # 300,000  1.2  2027
   | (?P<word>[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+)*)          # words, hyphenated compounds, didn't
   | (?P<pct>%)
@@ -308,8 +310,8 @@ def _entities(toks: list[_Tok], text: str, doc: Any = None) -> list[Entity]:
         low = tok.low
         name_like = (_is_capital(tok) and tok.text not in t.not_entities and low not in t.months
                      and low not in t.weekdays and not (tok.initial and low in STOPWORDS))
-        if name_like and (not cur or toks[cur[-1]].end >= tok.start - 2) and not (
-                cur and re.search(r"['’]s$", toks[cur[-1]].text)):
+        if name_like and (not cur or text[toks[cur[-1]].end:tok.start] in (" ", "")) and not (
+                cur and re.search(r"['’]s$", toks[cur[-1]].text)):  # "Iran, North Korea": two names
             cur.append(i)
         elif name_like:
             flush()
@@ -731,8 +733,32 @@ def _entity_met(ent: Entity, ev: _Evidence) -> bool:
     words = _strip_title(key).split()
     if len(words) == 1 and not ent.text.isupper():
         s = stem(words[0])  # "Velmar's" / "Velmarian" stems; plural names
-        return s in ev.stems or any(tok.startswith(s) for tok in ev.keys.split() if len(s) >= 5)
-    return False
+        if s in ev.stems or any(tok.startswith(s) for tok in ev.keys.split() if len(s) >= 5):
+            return True
+    return _demonym_met(words, ev.keys.split())
+
+
+DEMONYM_STEM = 4  # letters a name and its demonym share at least ("Chin-a" / "Chin-ese", "Iran" / "Iran-ian") ...
+DEMONYM_TAIL = 3  # ... with at most this many letters after them on either side ("Austr-alia" is not "Austr-ia")
+
+
+def _demonym_word(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n >= DEMONYM_STEM and len(a) - n <= DEMONYM_TAIL and len(b) - n <= DEMONYM_TAIL
+
+
+def _demonym_met(words: list[str], pool: list[str]) -> bool:
+    """"North Korean" for "North Korea", "Russian" for "Russia": the name with a demonym ending."""
+    if not words or not any(len(w) >= DEMONYM_STEM for w in words):
+        return False
+    k = len(words)
+    return any(all(_demonym_word(w, p) for w, p in zip(words, pool[i:i + k])) for i in range(len(pool) - k + 1))
 
 
 def _quantity_met(q: Quantity, e: Quantity) -> bool:
@@ -789,6 +815,199 @@ def _pair(p: Polar, candidates: list[Polar]) -> Polar:
     return max(candidates, key=lambda e: len(p.context & e.context) + 2 * len(p.left & e.left) + 2 * (p.stem == e.stem))
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One way a claim departs from its quote: `rule` names the evidence (a feature of the claim
+    decision, `claim_model.py`), `reason` says it to the user."""
+
+    rule: str
+    reason: str
+
+
+def findings(claim: str, evidence: str, *, passage: str = "", nlp: Parser | None = None) -> list[Finding]:
+    """Every way `claim` departs from `evidence` (its quote): names, numbers, dates, negation,
+    antonyms, hedges, quantifiers, comparatives, the order of events, units.
+
+    Names may also be met by `passage` (the whole passage the quote comes from), but a name the
+    quote lacks while the quote names another is reported (`entity_elsewhere`: maybe one name of
+    the article put for another); the rest must be met by the quote itself. `nlp`, a spaCy
+    pipeline, adds NER and the dependency parse."""
+    c = extract(claim, nlp(claim) if nlp else None)
+    ev = _evidence(evidence, nlp(evidence) if nlp else None)
+    wide = _evidence(passage) if passage else None
+    out: list[Finding] = []
+
+    def add(rule: str, reason: str) -> None:
+        if all(f.reason != reason for f in out):
+            out.append(Finding(rule, reason))
+
+    claim_keys = {e.key for e in c.entities}
+    quote_only = [e for e in ev.c.entities if not e.weak and e.key not in claim_keys
+                  and not any(_entity_met(e, _evidence(x.text)) or _entity_met(x, _evidence(e.text)) for x in c.entities)]
+    for ent in c.entities:
+        if _entity_met(ent, ev):
+            continue
+        if wide is not None and _entity_met(ent, wide):
+            if quote_only:
+                add("entity_elsewhere", f"the passage names '{quote_only[0].text}' here, not '{ent.text}'")
+            continue
+        rule = "entity_weak" if ent.weak else "entity_swapped" if quote_only else "entity_absent"
+        add(rule, f"'{ent.text}' is not in the passage")  # swapped: the quote names another in its place
+    for q in c.quantities:
+        if not any(_quantity_met(q, e) for e in ev.c.quantities):
+            other = _closest(q, ev.c.quantities, ev.stems)
+            if wide is not None and any(_quantity_met(q, e) for e in wide.c.quantities):
+                add("number_elsewhere", f"'{q.text}' is in another sentence of the passage")
+            elif other:
+                add("number_changed", f"the passage says '{other.text}', not '{q.text}'")
+            else:
+                add("number_absent", f"'{q.text}' is not in the passage")
+    for d in c.dates:
+        if not _date_met(d, ev):
+            reason = _date_reason(d, ev)
+            if wide is not None and _date_met(d, wide):
+                add("date_elsewhere", f"'{d.text}' is in another sentence of the passage")
+                continue
+            add("date_changed" if reason.startswith("the passage says") else "date_absent", reason)
+    polar_targets = {t for p in c.polar for t in _fold(p.text.split()[-1])}
+    claim_stems = set(c.terms)
+    for n in c.negations:
+        if n.targets & ev.neg_targets or any(m.targets & claim_stems for m in ev.c.negations):
+            continue
+        if bool(n.targets & ev.stems) or (not ev.c.negations and not (n.targets & polar_targets)):
+            add("negation_added", f"the passage does not say '{n.text}'")
+    claim_neg_targets = {t for n in c.negations for t in n.targets}
+    for n in ev.c.negations:
+        if n.target and n.target in claim_stems and not (n.targets & claim_neg_targets) and not c.negations:
+            add("negation_dropped", f"the passage says '{n.phrase}'")
+    _prefix_negations(c, ev, lambda reason: add("negation_prefix", reason))
+    for p in c.polar:
+        pool = [e for e in ev.c.polar if e.axis == p.axis]
+        opposite = [e for e in pool if e.effective != p.effective]
+        if opposite and (len(opposite) == len(pool) or _pair(p, pool).effective != p.effective):
+            add("opposite", f"the passage says the opposite ('{_pair(p, opposite).text}')")
+    for rule, reason in _closed_class(claim, evidence):
+        add(rule, reason)
+    return out
+
+
+# --- closed classes: hedges, quantifier scales, comparatives, order, units ---------------------
+
+@dataclass(frozen=True)
+class _Words:
+    hedges: frozenset[str]
+    certainty: frozenset[str]
+    strong: frozenset[str]
+    approximators: tuple[tuple[str, ...], ...]
+    scales: dict[str, dict[tuple[str, ...], int]]  # scale -> phrase -> rank
+    comparatives: dict[str, str]  # word -> "more" | "less"
+    order: dict[str, str]  # word -> "before" | "after"
+    units: dict[str, str]  # stem -> dimension
+    unit_adverbs: dict[str, str]  # "daily" -> "day"
+
+
+@lru_cache(maxsize=1)
+def words() -> _Words:
+    w = _load("claim_words.toml")
+    return _Words(
+        hedges=frozenset(w["hedges"]), certainty=frozenset(w["certainty"]), strong=frozenset(w["certainty_strong"]),
+        approximators=tuple(_phrase(a) for a in w["approximators"]),
+        scales={name: {_phrase(x): rank for rank, group in enumerate(groups) for x in group}
+                for name, groups in w["scales"].items()},
+        comparatives={x: side for side, xs in w["comparatives"].items() for x in xs},
+        order={x: side for side, xs in w["order"].items() for x in xs},
+        units={stem(x): dim for dim, xs in w["units"].items() for x in xs},
+        unit_adverbs=dict(w["unit_adverbs"]),
+    )
+
+
+def _lower_words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+(?:'[a-z]+)?", text.lower().replace("’", "'"))
+
+
+def scale_ranks(ws: list[str]) -> dict[str, set[float]]:
+    """Ranks on each ordered scale the words reach; an approximator before a word is half a step down."""
+    t = words()
+    out: dict[str, set[float]] = {}
+    for name, table in t.scales.items():
+        for i in range(len(ws)):
+            for n in (2, 1):
+                ph = tuple(ws[i:i + n])
+                if len(ph) == n and ph in table:
+                    approx = any(tuple(ws[max(0, i - len(a)):i]) == a for a in t.approximators)
+                    out.setdefault(name, set()).add(table[ph] - (0.5 if approx else 0.0))
+    return out
+
+
+def _closed_class(claim: str, evidence: str) -> list[tuple[str, str]]:
+    t = words()
+    cw, ew = _lower_words(claim), _lower_words(evidence)
+    cs, es = set(cw), set(ew)
+    out: list[tuple[str, str]] = []
+    quote_hedges = es & t.hedges
+    if quote_hedges and not cs & t.hedges:
+        out.append(("hedge_dropped", f"the passage hedges it ('{sorted(quote_hedges)[0]}')"))
+    sure = (cs - es) & (t.certainty if quote_hedges else t.strong)
+    if sure:
+        out.append(("certainty_added", f"the passage does not say '{sorted(sure)[0]}'"))
+    c_ranks, e_ranks = scale_ranks(cw), scale_ranks(ew)
+    for name, ranks in c_ranks.items():
+        theirs = e_ranks.get(name, set())
+        if theirs and all(abs(r - x) > 0.5 for r in ranks for x in theirs):
+            out.append(("quantifier_changed", f"the passage says '{_scale_word(ew, name, theirs)}', "
+                                              f"not '{_scale_word(cw, name, ranks)}'"))
+        elif not theirs and max(ranks) >= len(t.scales[name]) - 1 - 1e-9 and name == "frequency":
+            out.append(("quantifier_changed", f"the passage does not say '{_scale_word(cw, name, ranks)}'"))
+    for table, rule in ((t.comparatives, "comparative_flipped"), (t.order, "order_changed")):
+        c_sides = {table[x] for x in cw if x in table}
+        e_sides = {table[x] for x in ew if x in table}
+        if c_sides and e_sides and not c_sides & e_sides:
+            mine = next(x for x in cw if x in table)
+            theirs_w = next(x for x in ew if x in table)
+            out.append((rule, f"the passage says '{theirs_w}', not '{mine}'"))
+    c_units = {stem(x): x for x in _unit_words(claim)}
+    e_written = _unit_words(evidence)
+    e_units = {stem(x) for x in e_written}
+    for u, written in c_units.items():
+        dim = t.units[u]
+        if u not in e_units and any(t.units[x] == dim for x in e_units):
+            other = next(x for x in e_written if t.units[stem(x)] == dim)
+            out.append(("unit_changed", f"the passage says '{other}', not '{written}'"))
+            break
+    return out
+
+
+_UNIT_LEAD = frozenset({"per", "a", "an", "each", "every", "one", "several", "few", "many"})
+
+
+def _unit_words(text: str) -> list[str]:
+    """Unit words used as units: after a number or a "per"/"a"/"each" (within two words), or a unit
+    adverb ("daily", read as "day")."""
+    toks = re.findall(r"\d[\d,.]*|[a-z]+", text.lower())
+    t = words()
+    out = []
+    for i, w in enumerate(toks):
+        if w in t.unit_adverbs:
+            out.append(t.unit_adverbs[w])
+            continue
+        if stem(w) not in t.units:
+            continue
+        lead = toks[max(0, i - 2):i]
+        if any(x[0].isdigit() or x in _UNIT_LEAD or x in tables().numbers for x in lead):
+            out.append(w)
+    return out
+
+
+def _scale_word(ws: list[str], name: str, ranks: set[float]) -> str:
+    table = words().scales[name]
+    for i in range(len(ws)):
+        for n in (2, 1):
+            ph = tuple(ws[i:i + n])
+            if ph in table:
+                return " ".join(ph)
+    return ""
+
+
 def unmet(first: str, evidence: str, *, passage: str = "", mode: Mode = "claim", nlp: Parser | None = None,
           strict_entities: bool = False) -> list[str]:
     """One readable reason per constraint of `first` (a claim or a question) that `evidence` does not meet.
@@ -803,6 +1022,9 @@ def unmet(first: str, evidence: str, *, passage: str = "", mode: Mode = "claim",
     """
     if mode not in ("claim", "question"):
         raise ValueError(f"mode must be 'claim' or 'question', not {mode!r}")
+    if mode == "claim":
+        return [f.reason for f in findings(first, evidence, passage=passage, nlp=nlp)
+                if f.rule != "entity_weak" or strict_entities]
     c = extract(first, nlp(first) if nlp else None)
     ev = _evidence(evidence, nlp(evidence) if nlp else None)
     wider = [ev, _evidence(passage)] if passage else [ev]  # the passage is parsed once, whatever the sentence

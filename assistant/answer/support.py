@@ -1,23 +1,26 @@
-"""Does a quote support a claim? Clause by clause, with the reason when it does not.
+"""Does a quote support a claim? Every rule is evidence for one learned decision.
 
-A claim that shares nearly every word with its quote can still swap a name, a number, a
-direction word or who did what to whom; an averaged similarity score cannot see that. So the
-check looks where a fact-checker looks, in this order, and stops at the first failure:
+A claim that shares nearly every word with its quote can still swap a name, a number, a hedge or
+who did what to whom; an averaged similarity cannot see that, and a word-list rule tuned on claims
+written here does not carry over to other writers. So the check gathers evidence where a
+fact-checker looks (`Signals`):
 
-1. the facts the claim commits to (`constraints.unmet`): entities (or an alias) in the passage,
-   numbers, quantity words and dates in the quote, negation and antonyms agreeing with it;
-2. roles, when a spaCy parse is at hand (LLM path only): the claim's subject, object and
-   prepositional arguments of a verb the quote shares are the quote's, not swapped;
-3. no unsupported remainder: every clause of the claim has its content words (stems, synonyms
-   from `synonyms.toml`, same-side words of an antonym axis) or its meaning in the quote;
-4. the overall score (content overlap and embedding cosine) reaches the threshold;
-5. optionally, a local NLI / cross-encoder model as a second opinion on what the rules pass.
+1. what the claim commits to and the quote does not (`constraints.findings`): names, numbers,
+   dates, negation, antonyms, hedges, quantifiers, comparatives, the order of events, units;
+2. roles, when a spaCy parse is at hand (LLM path): the claim's subject and objects of a verb the
+   quote shares are the quote's, not swapped, and the subject is the quote's;
+3. an unsupported remainder: a clause of the claim whose words and meaning the quote lacks;
+4. soft signals: embedding cosine, stem and typo tolerant coverage by the quote and the passage;
 
-Claim pinning (which sentence of a cited passage a claim stands on) lives here too.
+and `claim_model.ClaimModel`, fitted on real claims written by others, turns them into one
+probability (`bench/train_claims.py`). Optionally a local NLI / cross-encoder model gives a second
+opinion on what the model keeps. Claim pinning (which sentence of a cited passage a claim stands
+on) lives here too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import re
@@ -29,7 +32,8 @@ from typing import Any, Callable, Protocol, Sequence
 import numpy as np
 
 from assistant.answer.citations import citation_for, markers_of, split_claims, strip_markers
-from assistant.answer.constraints import entity_key, entity_met, stem, tables, terms, unmet
+from assistant.answer.claim_model import ClaimModel, Signals, load_model
+from assistant.answer.constraints import Finding, entity_key, entity_met, findings, stem, tables, terms
 from assistant.chunking import sentence_spans
 from assistant.records import Citation, Passage
 
@@ -40,6 +44,8 @@ CLAUSE_MIN_COVERAGE = 0.5  # share of a clause's content words the quote must ha
 CLAUSE_MIN_COSINE = 0.6  # ... unless the clause means the same as the quote
 PIN_CANDIDATES = 4  # sentences of a passage compared by meaning when pinning a claim ...
 PIN_CLEAR_LEAD = (0.6, 0.25)  # ... or only the one whose word overlap is this high and this far ahead
+PIN_TRIES = 3  # of those, the best-scored this many are judged; the one the model trusts most is quoted
+NOVEL_SCALE = 4  # content words of a claim that its passage lacks, at which the `novel` signal saturates
 SECOND_OPINION_MIN = 0.5  # entailment probability the optional model must give
 _CLAUSE_SPLIT = re.compile(r"\s*[,;:()—–]\s*|\s+(?=(?:and|but|while|whereas|which|who|because|although|though|"
                            r"after|before|so|as well as|plus)\s)", re.I)
@@ -209,8 +215,9 @@ def _pronoun(a: _Arg | None) -> bool:
     return a is None or not a.names and bool(a.keys) and a.keys <= _PRONOUNS
 
 
-def role_mismatch(claim_doc: Any, quote_doc: Any) -> str:
-    """Why the claim's roles differ from the quote's for a verb both use, or ""."""
+def role_finding(claim_doc: Any, quote_doc: Any) -> Finding | None:
+    """How the claim's roles differ from the quote's for a verb both use: the roles swapped
+    (`roles_reversed`) or another named subject (`other_subject`: who said it, who did it)."""
     quote_frames = _frames(quote_doc)
     for cf in _frames(claim_doc):
         for qf in quote_frames:
@@ -218,16 +225,18 @@ def role_mismatch(claim_doc: Any, quote_doc: Any) -> str:
                 continue
             q_nonsubj = [a for a in (qf.obj, *qf.others) if a]
             c_nonsubj = [a for a in (cf.obj, *cf.others) if a]
-            if cf.subj and not _pronoun(cf.subj) and not _same(cf.subj, qf.subj) and any(
-                    _same(cf.subj, a) for a in q_nonsubj):
-                return f"the passage has the roles the other way round ('{_says(qf)}')"
-            if qf.subj and not _pronoun(qf.subj) and not _pronoun(cf.subj) and any(_same(a, qf.subj) and not any(_same(a, b) for b in q_nonsubj)
-                                                      for a in c_nonsubj) and not _same(cf.subj, qf.subj):
-                return f"the passage has the roles the other way round ('{_says(qf)}')"
+            reversed_ = f"the passage has the roles the other way round ('{_says(qf)}')"
+            if cf.subj and qf.subj and not _pronoun(cf.subj) and not _same(cf.subj, qf.subj) and any(
+                    _same(cf.subj, a) for a in q_nonsubj):  # "players trained" is "players were trained"
+                return Finding("roles_reversed", reversed_)
+            if qf.subj and not _pronoun(qf.subj) and not _pronoun(cf.subj) and any(
+                    _same(a, qf.subj) and not any(_same(a, b) for b in q_nonsubj) for a in c_nonsubj) \
+                    and not _same(cf.subj, qf.subj):
+                return Finding("roles_reversed", reversed_)
             if (cf.subj and qf.subj and cf.subj.names and qf.subj.names and not _pronoun(qf.subj)
                     and not _same(cf.subj, qf.subj)):
-                return f"the passage says '{qf.subj.text}' {qf.verb_text}, not '{cf.subj.text}'"
-    return ""
+                return Finding("other_subject", f"the passage says '{qf.subj.text}' {qf.verb_text}, not '{cf.subj.text}'")
+    return None
 
 
 def _says(f: _Frame) -> str:
@@ -242,14 +251,19 @@ class SupportChecker:
 
     `embedder` is an object with `encode(list[str])` or a zero-argument callable returning one (so
     the model loads on first use). `spacy_model` names the parser package ("" for none); it loads
-    only when `use_parser()` is called (the LLM path). `second_opinion(claim, quote)` returns the
-    probability that the quote entails the claim.
+    only when `use_parser()` is called (the LLM path). `model` is the claim decision (the packaged
+    `claim_model.json` by default; `claim_threshold` moves its bar). `second_opinion(claim, quote)` returns the probability that the
+    quote entails the claim. `threshold` is kept for the graded `score` callers only.
     """
 
     def __init__(self, embedder: Encoder | Callable[[], Encoder], threshold: float = 0.5, spacy_model: str = "",
                  second_opinion: Callable[[str, str], float] | None = None,
-                 cache_size: int = SUPPORT_CACHE_SIZE) -> None:
+                 cache_size: int = SUPPORT_CACHE_SIZE, model: ClaimModel | None = None,
+                 claim_threshold: float | None = None) -> None:
         self._embedder_src = embedder
+        self.model = model or load_model()
+        if claim_threshold is not None:  # a stricter or looser point on the fitted model's curve (bench/support.py)
+            self.model = dataclasses.replace(self.model, threshold=claim_threshold)
         self._embedder: Encoder | None = None if callable(embedder) and not hasattr(embedder, "encode") else embedder  # type: ignore[assignment]
         self.threshold = threshold
         self.spacy_model = spacy_model
@@ -345,62 +359,86 @@ class SupportChecker:
             return 1.0
         return 0.5 * coverage(claim, quote) + 0.5 * self.cosine(claim, quote)
 
+    def signals(self, claim: str, quote: str, passage: str = "", parse: bool = True) -> Signals:
+        """The evidence on `claim` against `quote` (and the names of `passage`); `parse=False` skips
+        the parse-based rules (pinning compares sentences with the cheap ones)."""
+        claim = strip_markers(claim)
+        nlp = self._nlp if parse and self._parser_state == "ready" else None
+        if nlp is not None:
+            self._parse_all([claim, quote])
+            found = findings(claim, quote, passage=passage, nlp=self._parse)
+            role = role_finding(self._parse(claim), self._parse(quote))
+            if role is not None:
+                found.append(role)
+        else:
+            found = findings(claim, quote, passage=passage)
+        clause, clause_cov = self._weakest_clause(claim, quote)
+        if clause:
+            found.append(Finding("unsupported_clause", f"the passage does not say '{clause}'"))
+        own = set(terms(claim))
+        pool = _support_terms(passage or quote)
+        novel = sum(1 for t in own if not _has(t, pool))
+        soft = {"cosine": self.cosine(claim, quote), "coverage": coverage(claim, quote),
+                "passage_coverage": coverage(claim, passage) if passage else coverage(claim, quote),
+                "novel": min(1.0, novel / NOVEL_SCALE), "clause_coverage": clause_cov}
+        return Signals(tuple(found), soft)
+
     def judge(self, claim: str, quote: str, passage: str = "", parse: bool = True) -> Verdict:
-        """Whether `quote` supports `claim`, and the first reason why not. `passage` (the whole
-        passage the quote comes from) may supply names, not facts. `parse=False` skips the
-        parse-based rules (pinning ranks sentences with the cheap rules)."""
+        """Whether `quote` supports `claim`, and the reason the user reads when it does not."""
         claim = strip_markers(claim)
         plain_claim, plain_quote = _plain(claim), _plain(quote)
         if plain_claim and plain_claim == plain_quote:
             return Verdict(True, 1.0)  # the quote itself (a piece of it may drop a "not" or a "critics say": judged)
-        score = self.score(claim, quote)
-        nlp = self._nlp if parse and self._parser_state == "ready" else None
-        reasons = unmet(claim, quote, passage=passage, mode="claim")
-        if reasons:
-            return Verdict(False, score, reasons[0])
-        if nlp is not None:
-            self._parse_all([claim, quote])
-            claim_doc, quote_doc = self._parse(claim), self._parse(quote)
-            reasons = unmet(claim, quote, passage=passage, mode="claim", nlp=lambda t: claim_doc if t == claim else (
-                quote_doc if t == quote else self._parse(t)))
-            if reasons:
-                return Verdict(False, score, reasons[0])
-            why = role_mismatch(claim_doc, quote_doc)
-            if why:
-                return Verdict(False, score, why)
-        clause = self.unsupported_clause(claim, quote)
-        if clause:
-            return Verdict(False, score, f"the passage does not say '{clause}'")
-        if score < self.threshold:
-            return Verdict(False, score, "the passage does not support it")
+        decision = self.model.decide(self.signals(claim, quote, passage, parse))
+        if not decision.ok:
+            return Verdict(False, decision.probability, decision.reason)
         if self.second_opinion is not None:
             p = float(self.second_opinion(claim, quote))
             if p < SECOND_OPINION_MIN:
-                return Verdict(False, min(score, p), f"the second-opinion model doubts it (entailment {p:.2f})")
-        return Verdict(True, score)
+                return Verdict(False, min(decision.probability, p),
+                               f"the second-opinion model doubts it (entailment {p:.2f})")
+        return Verdict(True, decision.probability)
 
     def unsupported_clause(self, claim: str, quote: str) -> str:
         """The first clause of `claim` whose content the quote lacks, or ""."""
+        return self._weakest_clause(claim, quote)[0]
+
+    def _weakest_clause(self, claim: str, quote: str) -> tuple[str, float]:
+        """The first unsupported clause ("" if none) and the lowest share of a clause's content words
+        the quote has."""
         quote_terms = _support_terms(quote)
+        lowest = 1.0
         for clause in clauses(claim):
             own = [t for t in _support_terms(clause) if not _numeric(t)]
             if len(own) < 2:
                 continue
             missing = [t for t in own if not _has(t, quote_terms)]
+            lowest = min(lowest, 1 - len(missing) / len(own))
             if len(missing) < 2 or 1 - len(missing) / len(own) >= CLAUSE_MIN_COVERAGE:
                 continue
             if self.cosine(clause, quote) >= CLAUSE_MIN_COSINE:
                 continue
-            return clause if len(clause) <= 80 else clause[:77] + "..."
-        return ""
+            return (clause if len(clause) <= 80 else clause[:77] + "..."), lowest
+        return "", lowest
+
+    def premise_conflict(self, question: str, quote: str, wait: bool = True) -> str | None:
+        """The one line to say when `quote` contradicts the premise of `question` (`premise.py`), else
+        None; None too without a parser (off, failed, or still loading when `wait` is False)."""
+        from assistant.answer.premise import premise_conflict
+
+        if self.use_parser(wait=wait) is None:
+            return None
+        return premise_conflict(question, quote, self._parse)
 
     # pinning ---
 
-    def pin(self, claim: str, passage: Passage, tries: int = 3) -> tuple[int, int, float]:
-        """(start, end, score) of the sentence of `passage` that supports `claim`: the best scored
-        of the first `tries` that the judge accepts, else the best scored."""
+    def pin(self, claim: str, passage: Passage, tries: int = PIN_TRIES) -> tuple[int, int, float]:
+        """(start, end, score) of the sentence of `passage` that supports `claim`: of the `tries`
+        best scored, the one the claim model trusts most (the cheap, parse-free signals)."""
         ch = passage.chunk
         spans = sentence_spans(ch.text)
+        prose = [(a, b) for a, b in spans if ch.text[a:b].rstrip()[-1:] in ".!?\"'”’)"]
+        spans = prose or spans  # a headline, byline or dateline is no quote for a claim (the most lenient)
         # embed only the sentences sharing most words with the claim; one, when it clearly leads
         by_words = sorted(((coverage(claim, ch.text[s:e]), s, e) for s, e in spans), reverse=True)
         lead = len(by_words) == 1 or by_words[0][0] >= PIN_CLEAR_LEAD[0] and \
@@ -410,10 +448,13 @@ class SupportChecker:
         ranked = sorted(((self.score(claim, ch.text[s:e]), s, e) for s, e in spans), reverse=True)
         if not ranked:
             return ch.start, ch.end, 0.0
-        for score, s, e in ranked[:tries]:
-            if self.judge(claim, ch.text[s:e], ch.text, parse=False).ok:
-                return ch.start + s, ch.start + e, score
-        score, s, e = ranked[0]
+        if len(ranked) == 1 or tries <= 1:
+            score, s, e = ranked[0]
+            return ch.start + s, ch.start + e, score
+        trusted = [(self.model.probability(self.signals(claim, ch.text[s:e], ch.text, parse=False)), -i)
+                   for i, (_, s, e) in enumerate(ranked[:tries])]
+        _, i = max(trusted)
+        score, s, e = ranked[-i]
         return ch.start + s, ch.start + e, score
 
     def pin_claims(self, raw: str, passages: Sequence[Passage], warnings: list[str]) -> tuple[str, list[Citation]]:
@@ -501,18 +542,5 @@ def coverage(claim: str, quote: str) -> float:
     return sum(1 for t in own if _has(t, pool)) / len(own)
 
 
-def old_support(claim: str, quote: str, cosine: Callable[[str, str], float]) -> float:
-    """The check before issue 15 (content overlap + cosine, digits must match), kept for the benchmark."""
-    from assistant.answer.citations import lexical_support
-
-    claim = strip_markers(claim)
-    if _plain(claim) == _plain(quote):
-        return 1.0
-    number = re.compile(r"\d+(?:[.,]\d+)*")
-    if set(number.findall(claim)) - set(number.findall(quote)):
-        return 0.0
-    return 0.5 * lexical_support(claim, quote) + 0.5 * cosine(claim, quote)
-
-
-__all__ = ["SupportChecker", "Verdict", "ParserError", "SupportModelError", "load_second_opinion", "load_parser", "role_mismatch", "clauses", "coverage",
-           "old_support", "entity_key", "sentence_spans"]
+__all__ = ["SupportChecker", "Verdict", "ParserError", "SupportModelError", "load_second_opinion", "load_parser",
+           "role_finding", "clauses", "coverage", "entity_key", "sentence_spans"]
