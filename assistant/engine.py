@@ -511,7 +511,7 @@ class Engine:
         if answer is None:
             query = Query(question, strip_constraints(condensed.answer_text, found), condensed.followup, dict(condensed.docs),
                           condensed.own_subject, _quoted(history[-1:]) if condensed.followup else set(),
-                          self.settings.decision_threshold, self.settings.max_answer_sentences)
+                          self.settings.decision_threshold, self.settings.max_answer_sentences, self._premise())
             answer = answer_offline(query, passages, self.ranker(), self._word_vectors(), warnings)
             answer.dropped = llm_dropped + answer.dropped  # the model's claims the check removed stay visible
         if self._pending_warnings:
@@ -543,6 +543,12 @@ class Engine:
             self._authors_cache = cached
         return cached[1]
 
+    def _premise(self):  # noqa: ANN202 - (question, quote) -> str | None, or None without a parser
+        """The premise check (`answer/premise.py`, via the claim checker's spaCy parse), when a parser is set."""
+        if not self.settings.spacy_model:
+            return None
+        return lambda question, quote: self._checker().premise_conflict(question, quote)
+
     def _word_vectors(self) -> WordVectors:
         """Single-word embeddings for the decision's soft coverage, cached across questions."""
         vectors = self.__dict__.get("_vectors")
@@ -573,5 +579,10 @@ class Engine:
             if dropped is not None:
                 dropped.extend(checked.dropped)
             return None
-        return Answer(question=question, answer=checked.answer, citations=checked.citations, answerer="llm",
+        body = checked.answer
+        line = checker.premise_conflict(question, checked.citations[0].quote) if self.settings.spacy_model else None
+        if line:  # the model may have gone along with a false premise: the passage says it the other way round
+            body = f"{line.rstrip('.')} [{checked.citations[0].n}]. {body}"
+            warnings.append("the passage contradicts the question's premise")
+        return Answer(question=question, answer=body, citations=checked.citations, answerer="llm",
                       answered=True, warnings=warnings, dropped=checked.dropped)

@@ -83,8 +83,12 @@ def gather(articles: list[Article], label: str, limit: int | None = None) -> dic
     vectors = WordVectors(engine.embedder.encode)
     doc_ids = {a.title: doc_id_of(engine, a) for a in articles}
     questions = [q for a in articles for q in a.questions][:limit]
-    out: dict[str, list[Row]] = {r: [] for r in RANKERS}
+    partial = path.with_suffix(".partial")
+    out: dict[str, list[Row]] = pickle.loads(partial.read_bytes()) if partial.exists() else {r: [] for r in RANKERS}
+    done = {row.qid for row in out["cross-encoder"]}
     for n, q in enumerate(questions):
+        if q.qid in done:
+            continue
         passages = engine.retrieve(q.question)
         span = spans[q.article][q.paragraph]
         for name, ranker in rankers.items():
@@ -101,8 +105,11 @@ def gather(articles: list[Article], label: str, limit: int | None = None) -> dic
                                  features(q.question, chosen[0], ranked.sentences, passages, vectors)))
         if n % 250 == 0:
             log(f"{label}: {n}/{len(questions)}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(pickle.dumps(out))  # a stopped run resumes here
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(out))
+    partial.unlink(missing_ok=True)
     return out
 
 
@@ -183,10 +190,12 @@ def main() -> None:
     from assistant.answer.decide import feature_names
 
     shared = load_squad(args.squad)
-    sets = {"shared": gather(shared, "shared", args.limit)}
+    sets = {}
     if args.extra:
         extra = load_squad(args.extra)
         sets["extra"] = gather(extra, "extra", args.limit)
+    sets["shared"] = gather(shared, "shared", args.limit)
+    if args.extra:
         titles = sorted(a.title for a in extra)
         held = set(titles[1::2])  # every other article, by title: kept aside
         source = f"{args.squad.name} (all) + {args.extra.name} ({len(titles) - len(held)} of {len(titles)} articles)"

@@ -118,3 +118,11 @@ def test_a_rare_name_finds_its_article_among_similar_distractors(engine_with_dis
 def test_every_fused_candidate_carries_its_dense_similarity(engine_with_distractors: Engine) -> None:
     hits = engine_with_distractors.retrieve("What does Mar Azul argue?", k=5)
     assert all(p.similarity is not None for p in hits)
+
+
+def test_a_question_with_the_roles_reversed_is_told_the_passage_has_it_the_other_way_round(
+        real_engine: Engine, shared_articles: Path) -> None:
+    ans = real_engine.ask("Why did the U.S. demand guarantees from Russia?")
+    assert ans.answered and ans.answer.startswith("The question has it the other way round"), ans.answer
+    assert ans.citations and "written guarantees" in ans.citations[0].quote
+    assert_citations_exact(real_engine, ans)

@@ -1,9 +1,9 @@
-"""The shared constraint matcher: names, numbers, dates, negation and direction words of a claim
-or a question against the evidence (no spaCy needed)."""
+"""The constraint matcher: names, numbers, dates, negation and direction words of a claim against
+the evidence (no spaCy needed)."""
 
 import pytest
 
-from assistant.answer.constraints import entity_key, extract, unmet, unmet_question
+from assistant.answer.constraints import entity_key, extract, unmet
 
 PLANT = ("The plant will cost 312 million euros and is designed to produce 45,000 cubic meters of fresh water a day, "
          "roughly a third of the city's summer demand. Construction is scheduled to begin in October and the first "
@@ -89,29 +89,6 @@ def test_the_opposite_is_judged_against_the_term_about_the_same_thing() -> None:
 
 def test_question_words_are_not_constraints() -> None:
     assert extract("Why did the board vote?").entities == []
-
-
-def test_a_question_presupposing_the_opposite_is_unanswerable() -> None:
-    assert unmet_question("Why did exports fall?", "Exports rose by 4 percent.") == ["the passage says the opposite ('rose')"]
-
-
-def test_a_yes_no_question_is_answered_by_a_negation() -> None:
-    assert unmet_question("Did the board approve the plan?", "The board did not approve the plan.") == []
-
-
-def test_a_question_entity_or_year_missing_from_the_evidence_is_reported() -> None:
-    assert unmet_question("What did Oslo decide in 2021?", "Velmar decided in 2022.") == [
-        "'Oslo' is not in the passage", "the passage says '2022', not '2021'"]
-
-
-def test_a_rare_question_term_must_be_in_the_evidence() -> None:
-    assert unmet_question("How much will desalination cost?", "The plant will cost 312 million euros.") == [
-        "'desalination' is not in the passage"]
-
-
-def test_an_unknown_mode_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="mode"):
-        unmet("a", "b", mode="answer")  # type: ignore[arg-type]
 
 
 def test_an_abbreviated_month_is_a_month_only_beside_a_number() -> None:

@@ -272,3 +272,15 @@ def test_an_author_question_after_another_topic_shows_its_filter_and_not_the_old
     shown = ans.searched_for() or ""
     assert "by Jason Bartlett" in shown and "Russia" not in shown and "Kremlin" not in shown
     assert all("Jason Bartlett" in c.authors for c in ans.citations)
+
+
+def test_the_russia_conversation_gives_the_motive_and_then_what_russia_turned_to(real_engine: Engine,
+                                                                               shared_articles: Path) -> None:
+    first = real_engine.ask("why did Russia seek guarantees?")
+    quoted = " ".join(c.quote for c in first.citations)
+    assert "written guarantees" in quoted and "soften the effect" in quoted, first.answer  # the demand and its motive
+    follow = real_engine.ask("what did it do instead?", history=[Turn.of(first)])
+    assert follow.answered, follow.warnings
+    before = {(c.doc_id, c.start) for c in first.citations}
+    assert not {(c.doc_id, c.start) for c in follow.citations} <= before, "the follow-up only repeats the first answer"
+    assert any(w in follow.answer for w in ("avenues", "Iran", "partner")), follow.answer

@@ -6,7 +6,8 @@ by its rule (a changed number, a name the passage lacks, a hedge made certain, a
 along its scale, a flipped comparative, another order of events, another unit...): each is one
 feature of the learned claim decision (`claim_model.py`), not a verdict. The word lists (aliases,
 antonym axes, quantity words, synonyms, the closed classes of `claim_words.toml`) are TOML files
-beside it. `unmet(mode="question")` serves the answerability check until it is retired.
+beside it. Whether evidence answers a question is not judged here: that is the calibrated
+decision's (`decide.py`), which reads `extract`'s names, numbers and dates as features.
 
 Works without spaCy; given a parsed `Doc` (see `support.py`) it also uses the named-entity
 tags and the dependency parse for entities and the scope of a negation.
@@ -32,7 +33,6 @@ except ImportError:  # pragma: no cover
     _stem_word = lambda w: w  # noqa: E731
 
 HERE = Path(__file__).resolve().parent
-Mode = Literal["claim", "question"]
 Parser = Callable[[str], Any]  # text -> spaCy Doc
 
 _MONTH_ABBREVIATIONS = frozenset({"jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"})
@@ -206,7 +206,6 @@ class Constraints:
     dates: list[DateRef] = field(default_factory=list)
     negations: list[Negation] = field(default_factory=list)
     polar: list[Polar] = field(default_factory=list)
-    rare: list[str] = field(default_factory=list)  # unusual words (codes, acronyms, long words) as written
     terms: list[str] = field(default_factory=list)  # content stems, synonyms folded
 
     @property
@@ -632,20 +631,6 @@ def _negated_near(toks: list[_Tok], i: int, text: str) -> bool:
     return False
 
 
-def _rare(toks: list[_Tok], entity_keys: set[str]) -> list[str]:
-    out: list[str] = []
-    for tok in toks:
-        if tok.kind == "acr" or (tok.kind == "word" and tok.text.isupper() and len(tok.text) >= 2):
-            word = tok.text
-        elif tok.kind == "word" and (len(tok.text) >= 10 or re.search(r"\d", tok.text)) and "-" not in tok.text:
-            word = tok.text
-        else:
-            continue
-        if entity_key(word) not in entity_keys and word.lower() not in STOPWORDS and word not in out:
-            out.append(word)
-    return out
-
-
 def extract(text: str, doc: Any = None) -> Constraints:
     """The constraints of `text`; `doc` (a spaCy parse of the same text) sharpens entities and negation scope."""
     return _extract_plain(text) if doc is None else _extract(text, doc)
@@ -663,7 +648,7 @@ def _extract(text: str, doc: Any) -> Constraints:
     quantities = _with_nouns(quantities, toks, text)
     negations = _negations(toks, text, doc)
     return Constraints(entities=entities, quantities=quantities, dates=dates, negations=negations,
-                       polar=_polar(toks, text, negations), rare=_rare(toks, {e.key for e in entities}), terms=terms(text))
+                       polar=_polar(toks, text, negations), terms=terms(text))
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -1008,86 +993,12 @@ def _scale_word(ws: list[str], name: str, ranks: set[float]) -> str:
     return ""
 
 
-def unmet(first: str, evidence: str, *, passage: str = "", mode: Mode = "claim", nlp: Parser | None = None,
+def unmet(claim: str, evidence: str, *, passage: str = "", nlp: Parser | None = None,
           strict_entities: bool = False) -> list[str]:
-    """One readable reason per constraint of `first` (a claim or a question) that `evidence` does not meet.
-
-    Entities may also be met by `passage` (the whole passage the evidence sentence comes from);
-    numbers, dates, negation and direction words must be met by `evidence` itself. In
-    `mode="question"` a question's own negation may be answered by affirmative evidence only when
-    the evidence has a negation somewhere, and the evidence's negations never fail a question
-    ("Did the board approve it?" is answered by "The board did not approve it."). `nlp`, a spaCy
-    pipeline, adds NER and the dependency parse. `strict_entities` counts a capitalised word that
-    opens the sentence as a name even without a parse.
-    """
-    if mode not in ("claim", "question"):
-        raise ValueError(f"mode must be 'claim' or 'question', not {mode!r}")
-    if mode == "claim":
-        return [f.reason for f in findings(first, evidence, passage=passage, nlp=nlp)
-                if f.rule != "entity_weak" or strict_entities]
-    c = extract(first, nlp(first) if nlp else None)
-    ev = _evidence(evidence, nlp(evidence) if nlp else None)
-    wider = [ev, _evidence(passage)] if passage else [ev]  # the passage is parsed once, whatever the sentence
-    reasons: list[str] = []
-
-    def add(reason: str) -> None:
-        if reason not in reasons:
-            reasons.append(reason)
-
-    for ent in c.entities:
-        if any(_entity_met(ent, w) for w in wider):
-            continue
-        if ent.weak and not strict_entities:
-            continue  # "Builders finished ..." opens a sentence; the clause check judges it
-        add(f"'{ent.text}' is not in the passage")
-    for q in c.quantities:
-        if not any(_quantity_met(q, e) for e in ev.c.quantities):
-            other = _closest(q, ev.c.quantities, ev.stems)
-            add(f"the passage says '{other.text}', not '{q.text}'" if other else f"'{q.text}' is not in the passage")
-    for d in c.dates:
-        if not _date_met(d, ev):
-            add(_date_reason(d, ev))
-    yes_no = mode == "question" and bool(re.match(r"\s*(?:%s)\b" % "|".join(_AUX), first, re.I))
-    polar_targets = {t for p in c.polar for t in _fold(p.text.split()[-1])}
-    claim_stems = set(c.terms)
-    for n in c.negations:
-        if n.targets & ev.neg_targets:
-            continue
-        if any(m.targets & claim_stems for m in ev.c.negations):
-            continue  # both negate, and what the evidence negates is in the claim ("no new case" / "not recorded a new case")
-        said = bool(n.targets & ev.stems)
-        if mode == "question":
-            if said and not ev.c.negations and not yes_no:
-                add(f"the passage does not say '{n.text}'")
-            continue
-        if said or (not ev.c.negations and not (n.targets & polar_targets)):
-            add(f"the passage does not say '{n.text}'")
-    if mode == "claim":
-        claim_neg_targets = {t for n in c.negations for t in n.targets}
-        for n in ev.c.negations:
-            if n.target and n.target in claim_stems and not (n.targets & claim_neg_targets) and not c.negations:
-                add(f"the passage says '{n.phrase}'")
-    _prefix_negations(c, ev, add)
-    for p in ([] if yes_no else c.polar):
-        pool = [e for e in ev.c.polar if e.axis == p.axis]
-        if not pool:
-            continue
-        if mode == "question":  # a wh-question fails only on a plain reversal, not on a negated answer
-            if all(e.sign != p.sign and e.effective != p.effective for e in pool):
-                add(f"the passage says the opposite ('{_pair(p, pool).text}')")
-            continue
-        same = [e for e in pool if e.effective == p.effective]
-        opposite = [e for e in pool if e.effective != p.effective]
-        if not opposite:
-            continue
-        if not same or _pair(p, pool).effective != p.effective:
-            add(f"the passage says the opposite ('{_pair(p, opposite).text}')")
-    if mode == "question":
-        for word in c.rare:
-            k = entity_key(word)
-            if not any(_present(k, w) or set(_fold(word)) & w.stems for w in wider):
-                add(f"'{word}' is not in the passage")
-    return reasons
+    """One readable reason per way `evidence` departs from `claim` (the reasons of `findings`).
+    `strict_entities` also counts a capitalised word opening the claim as a name."""
+    return [f.reason for f in findings(claim, evidence, passage=passage, nlp=nlp)
+            if f.rule != "entity_weak" or strict_entities]
 
 
 def _prefix_negations(c: Constraints, ev: _Evidence, add: Callable[[str], None]) -> None:
@@ -1099,8 +1010,3 @@ def _prefix_negations(c: Constraints, ev: _Evidence, add: Callable[[str], None])
                 add(f"the passage says '{written.get(term[len(pre):], term[len(pre):])}'")
             elif pre + term in ev.stems and term not in ev.stems:
                 add(f"the passage says '{written.get(pre + term, pre + term)}'")
-
-
-def unmet_question(question: str, evidence: str, *, passage: str = "", nlp: Parser | None = None) -> list[str]:
-    """Answerability: what the question asks about that the evidence does not contain."""
-    return unmet(question, evidence, passage=passage, mode="question", nlp=nlp)

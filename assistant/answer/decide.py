@@ -33,7 +33,7 @@ from assistant.answer.constraints import extract
 from assistant.records import Passage
 
 PARAMETERS = Path(__file__).resolve().parent / "decision.json"
-FEATURES_VERSION = "2"  # bump when a feature's computation changes: decision.json must then be refitted
+FEATURES_VERSION = "3"  # bump when a feature's computation changes: decision.json must then be refitted
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _QUESTION_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how"})
 Encode = Callable[[list[str]], np.ndarray]

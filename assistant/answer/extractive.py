@@ -39,6 +39,8 @@ class Query:
     quoted: set[tuple[str, int, int]] = field(default_factory=set)  # sentences the last answer quoted
     threshold: float | None = None  # the decision's bar (None: the fitted default)
     max_sentences: int = 3
+    # (question, quote) -> the line to say when the quote contradicts the question's premise (`premise.py`)
+    premise: Callable[[str, str], str | None] | None = None
 
 
 def compose(chosen: Sequence[Sentence], passages: Sequence[Passage], confidence: float) -> tuple[str, list[Citation]]:
@@ -97,7 +99,14 @@ def answer_offline(query: Query, passages: Sequence[Passage], ranker: SentenceRa
         return Answer(question=query.question, answer=NOT_FOUND, answerer="extractive", answered=False,
                       warnings=warnings + [f"not answered: {r}" for r in decision.reasons],
                       confidence=decision.confidence)
-    body, citations = compose(chosen, passages, decision.confidence)
+    line = query.premise(query.text, chosen[0].text) if query.premise else None
+    if line:  # "Why did the U.S. demand guarantees from Russia?": say the passage has it the other way round
+        chosen = chosen[:1]
+        body, citations = compose(chosen, passages, decision.confidence)
+        body = f"{line.rstrip('.')} [1]."
+        warnings.append("the passage contradicts the question's premise")
+    else:
+        body, citations = compose(chosen, passages, decision.confidence)
     checked = check_answer(body, citations, passages, lambda _claim, _quote: 1.0, 0.0)  # offsets and quotes
     warnings.extend(checked.warnings)
     if not checked.citations:

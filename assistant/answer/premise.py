@@ -25,6 +25,12 @@ _WH_PREMISE = re.compile(r"^\s*(?:why|how|when|where|for what reason|in what yea
 MAX_CLAUSE = 200  # characters of the passage's clause the line repeats; a long one is cut at a word
 
 
+def presupposes(question: str) -> bool:
+    """Whether the question takes a clause for granted (a wh-question with do-support): only those
+    are parsed, so other questions never wait for the parser."""
+    return _WH_PREMISE.match(question.strip()) is not None
+
+
 def premise_conflict(question: str, quote: str, parse: Parser) -> str | None:
     """The one line the answer should say when `quote` contradicts what `question` takes for
     granted, else None. `parse` is a spaCy pipeline (or a cached parse function)."""

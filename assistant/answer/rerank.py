@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 TOP_N = 8  # sentences read by the cross-encoder per question (bench/trust.py: no gain past 8 on SQuAD)
 MAX_TOKENS = 160  # question + sentence; a longer sentence is cut at the end
 REPEAT_PENALTY = 1.0  # logits a sentence the conversation's last answer quoted loses: a follow-up wants news
+# what one cross-encoder logit is worth in the embedding ranker's cosines (their spreads among a
+# question's candidates: about 4 logits against 0.4), for the penalty and preferences above
+EMBEDDING_UNIT = 0.1
 
 
 @dataclass
@@ -48,6 +51,11 @@ class SentenceRanker:
     def name(self) -> str:
         return "cross-encoder" if self.cross_encoder is not None else "embedding"
 
+    @property
+    def unit(self) -> float:
+        """One logit, in this ranker's scores."""
+        return 1.0 if self.cross_encoder is not None else EMBEDDING_UNIT
+
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """The ranker's score of each text as an answer to `question`."""
         if not texts:
@@ -62,8 +70,8 @@ class SentenceRanker:
              prefer: Callable[[Sentence], float] | None = None) -> Ranked:
         """The pool's front runners read with the question, best first; the rest follow unscored.
 
-        `prefer(sentence)` adds to a score (a follow-up's articles win close calls); a sentence
-        the conversation already quoted loses `REPEAT_PENALTY`."""
+        `prefer(sentence)` adds to a score, in logits (a follow-up's articles win close calls); a
+        sentence the conversation already quoted loses `REPEAT_PENALTY`."""
         ordered = prerank(question, pool, passages)
         front, rest = ordered[:self.top_n], ordered[self.top_n:]
         for s, value in zip(front, self.score(question, [s.reading for s in front])):
@@ -71,7 +79,7 @@ class SentenceRanker:
 
         def key(s: Sentence) -> float:
             assert s.score is not None
-            return s.score + (prefer(s) if prefer else 0.0) - (REPEAT_PENALTY if s.repeated else 0.0)
+            return s.score + self.unit * ((prefer(s) if prefer else 0.0) - (REPEAT_PENALTY if s.repeated else 0.0))
 
         front.sort(key=key, reverse=True)
         return Ranked(front + rest, self.name)

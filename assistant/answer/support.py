@@ -424,9 +424,9 @@ class SupportChecker:
     def premise_conflict(self, question: str, quote: str, wait: bool = True) -> str | None:
         """The one line to say when `quote` contradicts the premise of `question` (`premise.py`), else
         None; None too without a parser (off, failed, or still loading when `wait` is False)."""
-        from assistant.answer.premise import premise_conflict
+        from assistant.answer.premise import premise_conflict, presupposes
 
-        if self.use_parser(wait=wait) is None:
+        if not presupposes(question) or self.use_parser(wait=wait) is None:
             return None
         return premise_conflict(question, quote, self._parse)
 
