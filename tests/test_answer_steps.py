@@ -73,6 +73,11 @@ def test_the_prior_puts_sentences_with_the_questions_rarer_words_first() -> None
     assert "route" in ordered[0].text
 
 
+def test_a_sentence_opening_with_a_pronoun_is_read_with_the_one_before() -> None:
+    cost = next(s for s in sentences([passage_of(TUNNEL)]) if s.text.startswith("It will cost"))
+    assert cost.reading == "The tunnel will open to trains in 2031. It will cost 4.2 billion euros, paid by the state and the region."
+
+
 def test_only_the_front_runners_are_read_by_the_cross_encoder() -> None:
     p = passage_of(TUNNEL)
     ranked = SentenceRanker(KeywordRanker({"cost": 3.0}), top_n=2).rank("What will the tunnel cost?", sentences([p]), [p])
@@ -81,7 +86,9 @@ def test_only_the_front_runners_are_read_by_the_cross_encoder() -> None:
 
 
 def test_the_neighbour_holding_the_asked_for_number_joins_the_sentence_about_the_subject() -> None:
-    p = passage_of(TUNNEL)
+    text = ("The council approved the Kessa rail tunnel on Tuesday after years of debate. The tunnel will open to "
+            "trains in 2031. The bill comes to 4.2 billion euros, paid by the state and the region.")
+    p = passage_of(text)
     # the reader prefers the sentence naming the tunnel; the cost is in the next sentence
     ranked = SentenceRanker(KeywordRanker({"tunnel will open": 5.0, "billion": 1.0})).rank(
         "How much will the tunnel cost?", sentences([p]), [p])

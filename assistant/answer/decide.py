@@ -155,6 +155,18 @@ def feature_names() -> list[str]:
     return base + [f"asks_{k}{held}" for k in KINDS for held in ("", "_held")]
 
 
+# The direction each signal's evidence points: +1 more of it means the evidence answers, -1 it does
+# not, 0 either way (the asked-for kinds: a prior per kind). bench/train_decision.py holds each
+# weight to its direction; only the size of each comes from the data.
+DIRECTION: dict[str, int] = {
+    "top": 1, "margin": 1, "mean3": 0, "cover_sentence": 1, "cover_window": 1, "cover_passage": 1,
+    "missing_idf_max": -1, "soft_cover": 1, "names_missing": -1, "names_missing_window": -1,
+    "numbers_missing": -1, "negation_unmatched": -1, "opposite": -1, "passage_score": 1,
+    "passage_similarity": 1, "passage_rank": -1,
+    **{f"asks_{k}_held": 1 for k in KINDS},
+}
+
+
 @dataclass(frozen=True)
 class Model:
     """A logistic regression over standardised features, as fitted by bench/train_decision.py."""
