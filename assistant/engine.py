@@ -23,6 +23,7 @@ from assistant.answer.about import (AuthorIndex, Library, answer_about, merge_fi
                                     strip_constraints)
 from assistant.answer.about import kind_of as about_kind
 from assistant.answer.citations import check_answer, markers_of
+from assistant.answer.asked import topic_request
 from assistant.answer.decide import WordVectors
 from assistant.answer.extractive import NOT_FOUND, Query, answer_offline
 from assistant.answer.rerank import SentenceRanker
@@ -509,9 +510,13 @@ class Engine:
             except LLMError as exc:
                 warnings.append(f"{exc}; showing the extractive answer instead")
         if answer is None:
-            query = Query(question, strip_constraints(condensed.answer_text, found), condensed.followup, dict(condensed.docs),
+            text = strip_constraints(condensed.answer_text, found)
+            if not condensed.followup:  # "Tell me about the strike" is read as "the strike"
+                text = topic_request(text) or text
+            query = Query(question, text, condensed.followup, dict(condensed.docs),
                           condensed.own_subject, _quoted(history[-1:]) if condensed.followup else set(),
-                          self.settings.decision_threshold, self.settings.max_answer_sentences, self._premise())
+                          self.settings.decision_threshold, self.settings.max_answer_sentences, self._premise(),
+                          strip_constraints(condensed.standalone, found) if condensed.followup else None)
             answer = answer_offline(query, passages, self.ranker(), self._word_vectors(), warnings)
             answer.dropped = llm_dropped + answer.dropped  # the model's claims the check removed stay visible
         if self._pending_warnings:

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from assistant.answer.asked import asked_for, kinds_in
+from assistant.answer.asked import topic_request, asked_for, kinds_in
 from assistant.answer.candidates import prerank, sentences
 from assistant.answer.choose import choose
 from assistant.answer.decide import Decision, decide, feature_names, features, load_models
@@ -48,6 +48,16 @@ class KeywordRanker:
 ])
 def test_the_question_says_what_kind_of_thing_it_asks_for(question: str, kind: str | None) -> None:
     assert asked_for(question) == kind
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("Tell me about the ferry strike", "the ferry strike"), ("What about the strike?", "the strike"),
+    ("What do the articles say about sanctions?", "sanctions"), ("Summarize the dam project.", "the dam project"),
+    ("What did Ri Yong Ho say about the talks?", None),  # a named speaker is part of the question
+    ("Tell me why Russia sought guarantees", None), ("What did Iran agree to provide?", None),
+])
+def test_a_request_for_what_the_articles_say_is_read_as_its_topic(question: str, topic: str | None) -> None:
+    assert topic_request(question) == topic
 
 
 def test_a_sentence_holds_numbers_dates_and_causes_by_what_it_says() -> None:

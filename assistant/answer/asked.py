@@ -64,6 +64,35 @@ def asked_for(question: str) -> str | None:
     return None
 
 
+# "Tell me about the strike", "What did the articles say about the strike?", "What about the strike?"
+# (after an author filter is taken out of "What did Sam Lee write about the strike?"): a request for
+# what the articles say on a topic, not for a fact (a named speaker, "What did Ri Yong Ho say about
+# the talks?", stays a question). The cross-encoder and the decision read such a
+# request as its topic, the way a search query is read; a wh-question inside ("tell me why ...") is
+# kept as asked.
+_TOPIC_REQUEST = re.compile(
+    r"^(?:(?:please|can you|could you)\s+)*(?:"
+    r"(?:tell|remind)\s+(?:me|us)\s+(?:more\s+)?(?:about|of|on)|"
+    r"what\s+about|how\s+about|anything\s+(?:about|on)|"
+    r"what\s+(?:do|does|did|have|has|had)\s+(?:the\s+|this\s+|that\s+|these\s+|those\s+|our\s+|my\s+)?"
+    r"(?:articles?|stor(?:y|ies)|reports?|pieces?|coverage|sources?|collection|texts?|documents?|papers?|press|"
+    r"news|reporting|they|it|you|we)\s+(?:say|said|write|written|wrote|report|reported|tell|told|mention|mentioned|"
+    r"claim|claimed|note|noted|cover|covered)"
+    r"(?:\s+us)?\s+(?:about|on|regarding|concerning|of)|"
+    r"what\s+(?:is|was|are|were|has\s+been|have\s+been)\s+(?:said|written|reported|known)\s+(?:about|on|regarding|of)|"
+    r"summari[sz]e|describe|give\s+(?:me\s+)?(?:an?\s+)?(?:overview|summary)\s+of"
+    r")\s+(?P<topic>.+?)\s*[?.!]*$", re.I | re.S)
+_WH_START = re.compile(r"^(?:why|how|when|where|who|whom|whose|what|which|whether|if)\b", re.I)
+
+
+def topic_request(question: str) -> str | None:
+    """The topic of a request for what the articles say about it, or None for any other question."""
+    m = _TOPIC_REQUEST.match(" ".join(question.split()))
+    if not m or _WH_START.match(m["topic"]):
+        return None
+    return m["topic"]
+
+
 @dataclass(frozen=True)
 class Holds:
     """The kinds of thing a text holds."""

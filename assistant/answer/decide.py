@@ -237,8 +237,9 @@ def decide(question: str, chosen: Sentence | None, ranked: Sequence[Sentence], p
     for name, pull in pulls:
         if pull >= 0 or len(reasons) >= 2:
             break
-        if name.startswith("asks_") and name.endswith("_held"):
-            why = _kind_reason(name[len("asks_"):-len("_held")])
+        if name.startswith("asks_") and name.endswith("_held"):  # said only of the kind the question asks for
+            kind = name[len("asks_"):-len("_held")]
+            why = _kind_reason(kind) if asked_for(question) == kind else ""
         else:
             why = _REASONS.get(name, "")
         if why and why not in reasons:

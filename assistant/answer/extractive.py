@@ -12,7 +12,7 @@ of its own ("what about Iran?"); "when will it open?" is never answered from ano
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from assistant.answer.candidates import Sentence, sentences
@@ -41,6 +41,7 @@ class Query:
     max_sentences: int = 3
     # (question, quote) -> the line to say when the quote contradicts the question's premise (`premise.py`)
     premise: Callable[[str, str], str | None] | None = None
+    in_context: str | None = None  # a follow-up with the conversation's subject ("Who opposes it? (about: …)")
 
 
 def compose(chosen: Sequence[Sentence], passages: Sequence[Passage], confidence: float) -> tuple[str, list[Citation]]:
@@ -95,6 +96,14 @@ def answer_offline(query: Query, passages: Sequence[Passage], ranker: SentenceRa
             warnings.append(NO_FOCUS_ANSWER)
     else:
         chosen, decision = _attempt(query, pool, passages, ranker, vectors, None)
+    if not decision.answer and query.in_context and query.in_context != query.text:
+        # "Who opposes it?" read bare finds no answer: read it with the conversation's subject
+        again = replace(query, text=query.in_context)
+        retry, retried = _attempt(again, focus if focus and len(focus) < len(pool) else pool, passages, ranker,
+                                  vectors, None)
+        if retried.answer:
+            chosen, decision = retry, retried
+            warnings = [w for w in warnings if w != NO_FOCUS_ANSWER]
     if not decision.answer:
         return Answer(question=query.question, answer=NOT_FOUND, answerer="extractive", answered=False,
                       warnings=warnings + [f"not answered: {r}" for r in decision.reasons],

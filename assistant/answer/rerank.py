@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from assistant.answer.asked import asked_for, kinds_in
 from assistant.answer.candidates import Sentence, prerank
 from assistant.records import Passage
 
@@ -22,7 +23,11 @@ log = logging.getLogger(__name__)
 
 TOP_N = 8  # sentences read by the cross-encoder per question (bench/trust.py: no gain past 8 on SQuAD)
 MAX_TOKENS = 160  # question + sentence; a longer sentence is cut at the end
-REPEAT_PENALTY = 1.0  # logits a sentence the conversation's last answer quoted loses: a follow-up wants news
+# logits a sentence the conversation's last answer quoted loses: a follow-up wants news ("what did it do
+# instead?", "and then?"), unless it asks for a kind of fact that sentence holds ("when did it agree to
+# that?" after a sentence with the date), when the old sentence may answer again
+REPEAT_PENALTY = 1.0
+NEWS_PENALTY = 4.0
 # what one cross-encoder logit is worth in the embedding ranker's cosines (their spreads among a
 # question's candidates: about 4 logits against 0.4), for the penalty and preferences above
 EMBEDDING_UNIT = 0.1
@@ -71,15 +76,23 @@ class SentenceRanker:
         """The pool's front runners read with the question, best first; the rest follow unscored.
 
         `prefer(sentence)` adds to a score, in logits (a follow-up's articles win close calls); a
-        sentence the conversation already quoted loses `REPEAT_PENALTY`."""
+        sentence the conversation already quoted loses `NEWS_PENALTY`, or `REPEAT_PENALTY` when it holds
+        the kind of fact the question asks for."""
         ordered = prerank(question, pool, passages)
         front, rest = ordered[:self.top_n], ordered[self.top_n:]
         for s, value in zip(front, self.score(question, [s.reading for s in front])):
             s.score = float(value)
 
+        kind = asked_for(question)
+
+        def penalty(s: Sentence) -> float:
+            if not s.repeated:
+                return 0.0
+            return REPEAT_PENALTY if kind is not None and kind in kinds_in(s.text) else NEWS_PENALTY
+
         def key(s: Sentence) -> float:
             assert s.score is not None
-            return s.score + self.unit * ((prefer(s) if prefer else 0.0) - (REPEAT_PENALTY if s.repeated else 0.0))
+            return s.score + self.unit * ((prefer(s) if prefer else 0.0) - penalty(s))
 
         front.sort(key=key, reverse=True)
         return Ranked(front + rest, self.name)
