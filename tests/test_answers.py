@@ -125,4 +125,5 @@ def test_a_question_with_the_roles_reversed_is_told_the_passage_has_it_the_other
     ans = real_engine.ask("Why did the U.S. demand guarantees from Russia?")
     assert ans.answered and ans.answer.startswith("The question has it the other way round"), ans.answer
     assert ans.citations and "written guarantees" in ans.citations[0].quote
+    assert "search for other avenues for sanctions relief [1]." in ans.answer  # the passage's clause, whole
     assert_citations_exact(real_engine, ans)

@@ -101,3 +101,10 @@ def test_the_opposite_is_named_in_the_warning() -> None:
 def test_an_uncited_sentence_is_in_the_dropped_list() -> None:
     r = _check("Russia demanded guarantees [1]. Iran is a democracy.", [_cite(1, 0, 60)])
     assert r.dropped == [{"claim": "Iran is a democracy.", "reason": "it cites no passage"}]
+
+
+def test_a_quote_ending_in_a_closing_quotation_mark_keeps_its_own_marker() -> None:
+    """The segmenter runs '… the West.” [1] And in March …' together; the marker still closes it."""
+    answer = "“It was not in Moscow’s interests,” Zarif said of the West.” [1] And in March, Russia hedged again [2]."
+    assert split_claims(answer) == ["“It was not in Moscow’s interests,” Zarif said of the West.” [1]",
+                                    "And in March, Russia hedged again [2]."]

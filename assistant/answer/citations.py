@@ -81,10 +81,24 @@ def _protected(text: str, verbatim: Sequence[str]) -> list[tuple[int, int]]:
     return out
 
 
+# a sentence end that the segmenter misses: closing punctuation (and quote), its marker, a capital
+# ("... the West.” [1] And in March ...")
+_END_AT_MARKER = re.compile(r"[.!?][\"”’)]?\s*\[\d+(?:\s*[,;]\s*\d+)*\](?=\s+[\"“‘(]?[A-Z])")
+
+
+def _after_markers(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """The span split after each marker that closes a sentence inside it."""
+    out = []
+    for m in _END_AT_MARKER.finditer(text, s, e):
+        out.append((s, m.end()))
+        s = m.end()
+    return out + [(s, e)]
+
+
 def _spans(text: str, verbatim: Sequence[str]) -> list[tuple[int, int]]:
     """Sentence spans, except that a verbatim quote is never cut: line breaks and bullets inside it
     are not sentence ends."""
-    spans = list(sentence_spans(text))
+    spans = [part for s, e in sentence_spans(text) for part in _after_markers(text, s, e)]
     guard = _protected(text, verbatim)
     if not guard:
         return spans

@@ -22,7 +22,7 @@ Parser = Callable[[str], Any]  # text -> spaCy Doc
 # from Z); other auxiliaries ("when was X destroyed") parse too poorly in the small model to rely on
 _WH_PREMISE = re.compile(r"^\s*(?:why|how|when|where|for what reason|in what year|how come)\s+"
                          r"(?P<aux>did|does|do)\s+(?P<rest>.+)$", re.I | re.S)
-MAX_CLAUSE = 200  # characters of the passage's clause the line repeats; a long one is cut at a word
+MAX_CLAUSE = 400  # characters of the passage's clause the line repeats; a longer one is cut at a word, with "…"
 
 
 def presupposes(question: str) -> bool:
@@ -73,7 +73,7 @@ def _clause_of(doc: Any, says: str) -> str:
     if verb is None:
         return says
     text = doc[verb.left_edge.i:verb.right_edge.i + 1].text.rstrip(" .;:,")
-    return text if len(text) <= MAX_CLAUSE else text[:MAX_CLAUSE - 3].rsplit(" ", 1)[0] + "..."
+    return text if len(text) <= MAX_CLAUSE else text[:MAX_CLAUSE - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _declarative(aux: str, rest: str, quote_doc: Any) -> str | None:
