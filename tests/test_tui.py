@@ -753,3 +753,20 @@ async def test_a_chat_without_a_folder_names_the_index_and_ctrl_r_leaves_nothing
         assert not app.indexing
         assert "index: ~/index" in app.sub_title
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+async def test_a_burst_of_typing_in_the_sources_is_all_text_even_before_the_focus_arrives(app_factory) -> None:  # noqa: ANN001
+    """A paste or a fast typist: 'who wrote…' must not open the article at its 'o'."""
+    from textual import events
+
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(app, pilot, QUESTION)
+        app.query_one(SourcesPanel).focus()
+        await pilot.pause()
+        for ch in "who wrote 1":  # all queued before any is handled
+            app.post_message(events.Key("space" if ch == " " else ch, ch))
+        await pilot.pause()
+        await pilot.pause()
+        assert not isinstance(app.screen, ArticleScreen)
+        assert app.query_one(QuestionInput).value == "who wrote 1" and isinstance(app.focused, QuestionInput)

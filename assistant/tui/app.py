@@ -94,6 +94,7 @@ class ChatApp(App[None]):
         self.indexing = False
         self.asking = False  # an answer is being worked out
         self.checking = False  # a look for other processes' changes is under way
+        self._redirecting = False  # typing was sent to the question box, whose focus is still on its way
         self.queue: list[Asked] = []  # questions waiting for the model or for the answer before them
         self.answers: list[Answer] = []
         self.history: list[Turn] = []  # this conversation's turns, what follow-ups are resolved against
@@ -347,18 +348,25 @@ class ChatApp(App[None]):
             self._show_sources(False)
             return
         box = self.query_one(QuestionInput)
-        if self.focused is box or not event.is_printable or not event.character:
+        if self.focused is box:
+            self._redirecting = False
             return
-        if event.character.isdigit() and event.character != "0" and self.selected is not None:
-            event.stop()
-            self._select(self.selected, int(event.character))
+        if not event.is_printable or not event.character:
             return
-        if event.character == "o" and isinstance(self.focused, SourcesPanel):
-            return  # the panel's own binding: open the article
+        # keys typed in a burst ("who wrote…", a paste) arrive before the focus does: while it is on
+        # its way, they are text too, "o" and digits included
+        if not self._redirecting:
+            if event.character.isdigit() and event.character != "0" and self.selected is not None:
+                event.stop()
+                self._select(self.selected, int(event.character))
+                return
+            if event.character == "o" and isinstance(self.focused, SourcesPanel):
+                return  # the panel's own binding: open the article
         event.stop()
         event.prevent_default()
         if self.narrow and self.sources_shown:
             self._show_sources(False)
+        self._redirecting = True
         box.focus()
         box.insert_text_at_cursor(event.character)
 
