@@ -439,6 +439,11 @@ def sources(
     if not rows:
         err.print(f"no articles indexed in {escape(_where(settings))}; run `assistant index PATH`")
         raise typer.Exit(1)
+    if not out.is_terminal:  # piped: one tab-separated line per article, nothing cut to a width
+        for r in rows:
+            print("\t".join([r.title, ", ".join(r.authors), r.published or "", str(r.chunks), r.source]))
+        err.print(f"{len(rows)} article{'s' * (len(rows) != 1)} in {escape(_where(settings))}")
+        return
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)

@@ -83,8 +83,9 @@ def test_the_text_answer_shows_the_source_under_home_with_a_tilde(home: Path) ->
 
 
 def test_sources_from_another_folder_list_the_whole_path(home: Path) -> None:
-    r = run("sources", cwd=home / "elsewhere", home=home, COLUMNS="60")
-    assert r.returncode == 0 and "~/docs/dam.txt" in r.stdout
+    r = run("sources", cwd=home / "elsewhere", home=home, COLUMNS="60")  # piped: one tab-separated line each
+    assert r.returncode == 0 and r.stdout.splitlines() == [
+        "\t".join(["River dam completed", "Ines Moreau", "2023-04-04", r.stdout.split("\t")[3], str(home / "docs" / "dam.txt")])]
     assert "1 article in ~/.local/share/assistant/index" in r.stderr
     rows = json.loads(run("sources", "--json", cwd=home / "elsewhere", home=home).stdout)
     assert rows == [{"doc_id": "docs/dam.txt", "title": "River dam completed", "authors": ["Ines Moreau"],
