@@ -516,6 +516,7 @@ class Engine:
             query = Query(question, text, condensed.followup, dict(condensed.docs),
                           condensed.own_subject, _quoted(history[-1:]) if condensed.followup else set(),
                           self.settings.decision_threshold, self.settings.max_answer_sentences, self._premise(),
+                          self.settings.low_confidence,
                           strip_constraints(condensed.standalone, found) if condensed.followup else None)
             answer = answer_offline(query, passages, self.ranker(), self._word_vectors(), warnings)
             answer.dropped = llm_dropped + answer.dropped  # the model's claims the check removed stay visible

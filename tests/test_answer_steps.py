@@ -161,6 +161,16 @@ def test_a_confident_reading_is_answered_with_exact_citations_and_its_confidence
         assert TUNNEL[c.start:c.end] == c.quote and f"[{c.n}]" in ans.answer
 
 
+def test_an_answer_under_the_low_confidence_mark_tells_the_reader_to_check_the_passage() -> None:
+    p = passage_of(TUNNEL)
+    ranker = SentenceRanker(KeywordRanker({"4.2 billion": 9.0}))
+    q = "How much will the tunnel cost?"
+    sure = answer_offline(Query(q, q, low_confidence=0.0), [p], ranker)
+    doubtful = answer_offline(Query(q, q, low_confidence=sure.confidence + 0.01), [p], ranker)
+    assert not any(w.startswith("low confidence") for w in sure.warnings)
+    assert doubtful.answered and any(w.startswith(f"low confidence ({sure.confidence:.2f})") for w in doubtful.warnings)
+
+
 def test_a_refused_answer_keeps_no_citation_and_records_the_confidence() -> None:
     p = passage_of(TUNNEL)
     ans = answer_offline(Query("How deep is Lake Vostok?", "How deep is Lake Vostok?"), [p],

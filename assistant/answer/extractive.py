@@ -41,6 +41,7 @@ class Query:
     max_sentences: int = 3
     # (question, quote) -> the line to say when the quote contradicts the question's premise (`premise.py`)
     premise: Callable[[str, str], str | None] | None = None
+    low_confidence: float = 0.0  # under this, the answer warns that the passage may not say it
     in_context: str | None = None  # a follow-up with the conversation's subject ("Who opposes it? (about: …)")
 
 
@@ -118,6 +119,8 @@ def answer_offline(query: Query, passages: Sequence[Passage], ranker: SentenceRa
         body, citations = compose(chosen, passages, decision.confidence)
     checked = check_answer(body, citations, passages, lambda _claim, _quote: 1.0, 0.0)  # offsets and quotes
     warnings.extend(checked.warnings)
+    if decision.confidence < query.low_confidence:
+        warnings.append(f"low confidence ({decision.confidence:.2f}): the passage may not answer exactly this; check it")
     if not checked.citations:
         return Answer(question=query.question, answer=NOT_FOUND, answerer="extractive", answered=False,
                       warnings=warnings, dropped=checked.dropped, confidence=decision.confidence)
