@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import threading
 import time
@@ -33,10 +32,10 @@ from assistant.config import Settings
 from assistant.conversation import condense, prefer_conversation
 from assistant.crossencoder import CrossEncoderError, load_cross_encoder
 from assistant.embeddings import Embedder, EmbeddingCache, make_embedder
-from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, expected_build, index_lock,
+from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, expected_build,
                                update_lexical)
 from assistant.lexical import LexicalIndex
-from assistant.records import Answer, Chunk, Citation, Document, IndexReport, Passage, SourceInfo, Turn
+from assistant.records import Answer, Chunk, Document, IndexReport, Passage, SourceInfo, Turn
 from assistant.retrieval import Filters, HybridRetriever
 from assistant.store import ManifestEntry, Store, StoreError, release_clients, version_of
 from assistant.swap import recover_swap, swap_in
