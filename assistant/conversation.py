@@ -170,6 +170,17 @@ def _topic_words(text: str) -> list[str]:
 
 # --- the offline rewrite ----------------------------------------------------------------------
 
+def current_topic(history: Sequence[Turn]) -> Sequence[Turn]:
+    """The turns since the conversation last changed topic: from the newest question asked without
+    a follow-up's context ("How much will the Velmar plant cost?" after a question on Russia) to the
+    end. A follow-up is about these, not about the topics before them."""
+    for i in range(len(history) - 1, -1, -1):
+        asked = history[i].standalone_question or history[i].question
+        if _strip_context(asked) == asked.strip():
+            return history[i:]
+    return history
+
+
 def salient_terms(history: Sequence[Turn], exclude: Sequence[str] = ()) -> list[tuple[str, float]]:
     """Terms of the earlier turns by salience: names and topic words of their questions first,
     then names (and numbers) in the passages their answers quoted; newer turns count more."""
@@ -185,7 +196,7 @@ def salient_terms(history: Sequence[Turn], exclude: Sequence[str] = ()) -> list[
         surface.setdefault(key, word)
 
     weight = 1.0
-    for turn in reversed(history):
+    for turn in reversed(current_topic(history)):
         asked = turn.standalone_question or turn.question
         asked = _strip_context(asked)
         for n in names(asked):
@@ -218,7 +229,7 @@ def conversation_docs(history: Sequence[Turn]) -> dict[str, float]:
     """Articles the conversation cited, the newest turn's weighing most."""
     docs: dict[str, float] = {}
     weight = 1.0
-    for turn in reversed(history):
+    for turn in reversed(current_topic(history)):
         if turn.answered:
             for c in turn.citations:
                 docs[c.doc_id] = max(docs.get(c.doc_id, 0.0), weight)

@@ -284,3 +284,14 @@ def test_the_russia_conversation_gives_the_motive_and_then_what_russia_turned_to
     before = {(c.doc_id, c.start) for c in first.citations}
     assert not {(c.doc_id, c.start) for c in follow.citations} <= before, "the follow-up only repeats the first answer"
     assert any(w in follow.answer for w in ("avenues", "Iran", "partner")), follow.answer
+
+
+def test_a_followup_after_a_change_of_topic_is_about_the_new_topic_only() -> None:
+    """'When will it open?' after Russia, then the Velmar plant: Russia is not part of the search."""
+    from assistant.conversation import condense_offline
+    from assistant.records import Answer, Turn
+
+    russia = Turn.of(Answer(question="why did Russia seek guarantees?", answer="…", answered=False))
+    velmar = Turn.of(Answer(question="How much will the Velmar plant cost?", answer="…", answered=False))
+    c = condense_offline("When will it open?", [russia, velmar])
+    assert c.followup and "Velmar" in c.standalone and "Russia" not in c.standalone and "guarantees" not in c.standalone
