@@ -53,6 +53,7 @@ class Rules:
     max_short_terms: int
     generic: frozenset[str]
     light_verbs: frozenset[str]
+    continuation: tuple[re.Pattern[str], ...] = ()
 
 
 @lru_cache(maxsize=2)
@@ -61,7 +62,8 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     return Rules(frozenset(d["pronouns"]), frozenset(d["demonstratives"]), frozenset(d["that_after"]),
                  frozenset(d["existential_after_there"]), frozenset(d["existential_before_there"]), tuple(re.compile(p, re.I) for p in d["ellipsis"]),
                  tuple(re.compile(p, re.I) for p in d["article_refs"]), int(d["max_short_terms"]),
-                 frozenset(d["generic"]), frozenset(d["light_verbs"]))
+                 frozenset(d["generic"]), frozenset(d["light_verbs"]),
+                 tuple(re.compile(p, re.I) for p in d.get("continuation", [])))
 
 
 @dataclass
@@ -218,6 +220,12 @@ def salient_terms(history: Sequence[Turn], exclude: Sequence[str] = ()) -> list[
             continue
         out.append((key, score))
     return [(surface[k], s) for k, s in out]
+
+
+def asks_what_followed(question: str) -> bool:
+    """A follow-up asking what came after, or instead of, what the last answer said ("what did it
+    do instead?", "and then?"): its answer is likely the narrative's next step."""
+    return any(p.search(question) for p in load_rules().continuation)
 
 
 def _strip_context(standalone: str) -> str:

@@ -29,7 +29,8 @@ from assistant.answer.rerank import SentenceRanker
 from assistant.answer.llm import LLMAnswerer, LLMError
 from assistant.answer.support import SupportChecker, load_second_opinion
 from assistant.config import Settings
-from assistant.conversation import condense, prefer_conversation
+from assistant.conversation import (Condensed, asks_what_followed, condense, current_topic, prefer_conversation,
+                                    topic_terms)
 from assistant.crossencoder import CrossEncoderError, load_cross_encoder
 from assistant.embeddings import Embedder, EmbeddingCache, make_embedder
 from assistant.indexer import (Indexer, ProgressFn, bm25_dir, build_lexical, expected_build,
@@ -105,6 +106,15 @@ def clean_question(question: str) -> tuple[str, list[str]]:
         warnings.append(f"the question was {len(text)} characters; only the first {MAX_QUESTION_CHARS} were used")
         text = text[:MAX_QUESTION_CHARS]
     return text, warnings
+
+
+def _continuation(condensed: Condensed) -> str:
+    """Whether the answer goes on from the last one's quotes (`Query.continuation`): "prefer" them, read
+    "only" them (the follow-up has no topic words of its own), or "" (not asked what came next)."""
+    own = condensed.own or condensed.question
+    if not condensed.followup or not asks_what_followed(own):
+        return ""
+    return "prefer" if topic_terms(own) else "only"
 
 
 def _quoted(turns: Sequence[Turn]) -> set[tuple[str, int, int]]:
@@ -512,11 +522,15 @@ class Engine:
             text = strip_constraints(condensed.answer_text, found)
             if not condensed.followup:  # "Tell me about the strike" is read as "the strike"
                 text = topic_request(text) or text
+            # "and then?": what the conversation showed on its topic is old news, the story goes on after it
+            going_on = _continuation(condensed)
             query = Query(question, text, condensed.followup, dict(condensed.docs),
-                          condensed.own_subject, _quoted(history[-1:]) if condensed.followup else set(),
+                          condensed.own_subject, _quoted(history[-1:] if not going_on else current_topic(history))
+                          if condensed.followup else set(),
                           self.settings.decision_threshold, self.settings.max_answer_sentences, self._premise(),
                           self.settings.low_confidence,
-                          strip_constraints(condensed.standalone, found) if condensed.followup else None)
+                          strip_constraints(condensed.standalone, found) if condensed.followup else None,
+                          going_on)
             answer = answer_offline(query, passages, self.ranker(), self._word_vectors(), warnings)
             answer.dropped = llm_dropped + answer.dropped  # the model's claims the check removed stay visible
         if self._pending_warnings:

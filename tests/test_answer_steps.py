@@ -189,3 +189,47 @@ def test_a_followup_without_a_subject_of_its_own_is_not_answered_from_another_ar
     ans = answer_offline(q, [ours, other], ranker)
     assert all(c.doc_id == "kessa.txt" for c in ans.citations)
     assert "2026" not in ans.answer
+
+
+def _quote_of(p: Passage, prefix: str) -> tuple[str, int, int]:
+    s = next(s for s in sentences([p]) if s.text.startswith(prefix))
+    return (s.doc_id, s.start, s.end)
+
+
+def test_the_sentences_that_follow_the_last_quote_are_the_ones_right_after_it_in_the_article() -> None:
+    from assistant.answer.extractive import following
+
+    p = passage_of(TUNNEL)
+    pool = sentences([p])
+    nexts = following(pool, {_quote_of(p, "The council approved")}, preference=2.0, n=2)
+    picked = sorted((s for s in pool if id(s) in nexts), key=lambda s: s.start)
+    assert [s.text[:14] for s in picked] == ["The tunnel wil", "It will cost 4"]
+    assert [nexts[id(s)] for s in picked] == [2.0, 1.0]  # the first after the quote gains the most
+
+
+def test_a_gap_the_retrieved_text_does_not_cover_ends_what_follows_the_quote() -> None:
+    from assistant.answer.extractive import following
+
+    first, last = TUNNEL.split(" The tunnel will open")[0], "Critics said the route ignores the northern suburbs."
+    p = passage_of(first)
+    later = Passage(chunk=Chunk(chunk_id="kessa.txt#3", doc_id="kessa.txt", ordinal=3, start=5000,
+                                end=5000 + len(last), text=last, title="Tunnel approved"), score=0.5)
+    pool = sentences([p, later])
+    assert following(pool, {_quote_of(p, "The council approved")}) == {}
+
+
+def test_what_did_it_do_instead_is_answered_by_what_the_article_says_next() -> None:
+    p = passage_of(TUNNEL)
+    # the reader prefers the critics' sentence; the narrative goes on with the opening date
+    ranker = SentenceRanker(KeywordRanker({"critics": 1.0, "open": 0.2}))
+    q = Query("What did it do then?", "What did it do then?", followup=True, docs={"kessa.txt": 1.0},
+              own_subject=False, quoted={_quote_of(p, "The council approved")}, continuation="only")
+    ans = answer_offline(q, [p], ranker)
+    assert ans.answered and ans.citations[0].quote.startswith("The tunnel will open"), ans.answer
+
+
+def test_a_question_that_is_no_followup_is_not_pulled_towards_the_last_quote() -> None:
+    p = passage_of(TUNNEL)
+    ranker = SentenceRanker(KeywordRanker({"critics": 5.0}))
+    q = Query("What did the critics say?", "What did the critics say?", quoted={_quote_of(p, "The council approved")})
+    assert answer_offline(q, [p], ranker).citations[0].quote.startswith("Critics")

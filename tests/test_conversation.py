@@ -284,6 +284,10 @@ def test_the_russia_conversation_gives_the_motive_and_then_what_russia_turned_to
     before = {(c.doc_id, c.start) for c in first.citations}
     assert not {(c.doc_id, c.start) for c in follow.citations} <= before, "the follow-up only repeats the first answer"
     assert any(w in follow.answer for w in ("avenues", "Iran", "partner")), follow.answer
+    # what Russia turned to is what the article says next, not the Zarif quote the reader scores higher
+    assert follow.citations[0].quote.startswith("Partnering with Iran"), follow.answer
+    then = real_engine.ask("and then?", history=[Turn.of(first), Turn.of(follow)])
+    assert then.answered and then.citations[0].quote.startswith("Russia’s military offensive"), then.answer
 
 
 def test_a_followup_after_a_change_of_topic_is_about_the_new_topic_only() -> None:
@@ -295,3 +299,14 @@ def test_a_followup_after_a_change_of_topic_is_about_the_new_topic_only() -> Non
     velmar = Turn.of(Answer(question="How much will the Velmar plant cost?", answer="…", answered=False))
     c = condense_offline("When will it open?", [russia, velmar])
     assert c.followup and "Velmar" in c.standalone and "Russia" not in c.standalone and "guarantees" not in c.standalone
+
+
+@pytest.mark.parametrize("question, goes_on", [
+    ("what did it do instead?", True), ("and then?", True), ("what happened next?", True),
+    ("what did they do after that?", True), ("how did Iran respond in return?", True),
+    ("why did it fail?", False), ("who opposes it?", False), ("when did it open?", False),
+])
+def test_a_followup_asking_what_came_next_or_instead_is_recognised(question: str, goes_on: bool) -> None:
+    from assistant.conversation import asks_what_followed
+
+    assert asks_what_followed(question) is goes_on

@@ -44,6 +44,7 @@ class Sentence:
     lexical: float = 0.0  # idf-weighted share of the question's content words it holds
     prior: float = 0.0
     score: float | None = None  # the cross-encoder's logit (or the fallback's score) once read
+    standing: float | None = None  # the score with the conversation's preferences and penalties: what ranks it
     repeated: bool = False  # the conversation's last answer quoted it
 
     @property

@@ -35,6 +35,13 @@ def neighbour_with(kind: str, s: Sentence, pool: Sequence[Sentence]) -> Sentence
     return None
 
 
+def _standing(s: Sentence) -> float:
+    """Where the ranker put it: a close second is close after the conversation's preferences too."""
+    value = s.standing if s.standing is not None else s.score
+    assert value is not None
+    return value
+
+
 def choose(question: str, ranked: Sequence[Sentence], max_sentences: int = 3,
            ranker: str = "cross-encoder") -> list[Sentence]:
     """The answer's sentences, best first (empty when nothing was read)."""
@@ -52,8 +59,7 @@ def choose(question: str, ranked: Sequence[Sentence], max_sentences: int = 3,
     for s in scored[1:]:
         if len(chosen) >= max_sentences:
             break
-        assert s.score is not None and best.score is not None
-        if s.score < best.score - margin:
+        if _standing(s) < _standing(best) - margin:
             break
         if s.repeated or s in chosen or any(_redundant(s, o) for o in chosen):
             continue

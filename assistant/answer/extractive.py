@@ -24,6 +24,14 @@ from assistant.records import Answer, Citation, Passage
 
 NOT_FOUND = "The indexed articles do not answer this question."
 FOLLOWUP_PREFERENCE = 0.5  # logits a sentence of the conversation's articles gains in a close call
+# A follow-up that asks what came next or instead: the sentences after the last answer's quotes are always
+# read and gain these logits, the first most, then halving. "Why did Iran agree to it instead?" has a topic of
+# its own for the cross-encoder to weigh ("prefer"); "what did it do instead?" and "and then?" have none (the
+# cross-encoder would read only the conversation's terms), so the answer is the narrative's next step ("only").
+CONTINUATION_PREFERENCE = 2.0
+CONTINUATION_SENTENCES = 3
+CONTIGUOUS_GAP = 8  # characters between two sentences that follow each other (spaces, a paragraph break)
+GOES_ON = "what the article says next, after the last answer's quote: the question names nothing more to check it against"
 NO_FOCUS_ANSWER = "the conversation's articles do not answer this follow-up; ask it in full to search every article"
 
 
@@ -43,6 +51,8 @@ class Query:
     premise: Callable[[str, str], str | None] | None = None
     low_confidence: float = 0.0  # under this, the answer warns that the passage may not say it
     in_context: str | None = None  # a follow-up with the conversation's subject ("Who opposes it? (about: …)")
+    # "prefer" | "only": the follow-up asks what came after or instead; "" for any other question
+    continuation: str = ""
 
 
 def compose(chosen: Sequence[Sentence], passages: Sequence[Passage], confidence: float) -> tuple[str, list[Citation]]:
@@ -64,12 +74,44 @@ def compose(chosen: Sequence[Sentence], passages: Sequence[Passage], confidence:
     return " ".join(parts), citations
 
 
+def following(pool: Sequence[Sentence], quoted: set[tuple[str, int, int]], preference: float = CONTINUATION_PREFERENCE,
+              n: int = CONTINUATION_SENTENCES) -> dict[int, float]:
+    """id(sentence) -> the preference of the `n` sentences that follow the quoted ones, in each
+    article's reading order (the first after the last quote gains the most)."""
+    out: dict[int, float] = {}
+    ends: dict[str, int] = {}
+    for doc_id, _start, end in quoted:
+        ends[doc_id] = max(ends.get(doc_id, 0), end)
+    for doc_id, end in ends.items():
+        spans = sorted({(s.start, s.end) for s in pool if s.doc_id == doc_id and s.start >= end})
+        starts: list[int] = []
+        for start, stop in spans:  # the text right after, sentence by sentence: a gap the pool lacks ends it
+            if len(starts) >= n or start - end > CONTIGUOUS_GAP:
+                break
+            starts.append(start)
+            end = stop
+        for s in pool:  # a sentence of two overlapping chunks gains in both
+            if s.doc_id == doc_id and s.start in starts:
+                out[id(s)] = preference / 2 ** starts.index(s.start)
+    return out
+
+
 def read(query: Query, pool: list[Sentence], passages: Sequence[Passage], ranker: SentenceRanker,
          prefer: Callable[[Sentence], float] | None = None) -> tuple[Ranked, list[Sentence]]:
     """Rerank and choose: the ranked pool and the answer's sentences (bench/train_decision.py fits the
-    decision on exactly these)."""
-    ranked = ranker.rank(query.text, pool, passages, prefer)
-    return ranked, choose(query.text, ranked.sentences, query.max_sentences, ranked.ranker)
+    decision on exactly these). A follow-up asking what came next reads the sentences after the last
+    answer's quotes whatever the cheap prior thinks of them, and prefers them."""
+    nexts = following(pool, query.quoted) if query.continuation and query.quoted else {}
+    if nexts and query.continuation == "only":
+        pool = [s for s in pool if id(s) in nexts]
+    if nexts:
+        base = prefer
+        prefer = lambda s: (base(s) if base else 0.0) + nexts.get(id(s), 0.0)  # noqa: E731
+    ranked = ranker.rank(query.text, pool, passages, prefer, include=[s for s in pool if id(s) in nexts])
+    chosen = choose(query.text, ranked.sentences, query.max_sentences, ranked.ranker)
+    if chosen and id(chosen[0]) in nexts:  # the story goes on: close seconds from elsewhere would interrupt it
+        chosen = chosen[:1] + [s for s in chosen[1:] if id(s) in nexts]
+    return ranked, chosen
 
 
 def _attempt(query: Query, pool: list[Sentence], passages: Sequence[Passage], ranker: SentenceRanker,
@@ -105,6 +147,11 @@ def answer_offline(query: Query, passages: Sequence[Passage], ranker: SentenceRa
         if retried.answer:
             chosen, decision = retry, retried
             warnings = [w for w in warnings if w != NO_FOCUS_ANSWER]
+    goes_on = query.continuation == "only" and bool(chosen) and id(chosen[0]) in following(pool, query.quoted)
+    if not decision.answer and goes_on:
+        # "and then?" names nothing the decision could weigh: the answer is what the article says next
+        decision = replace(decision, answer=True)
+        warnings.append(GOES_ON)
     if not decision.answer:
         return Answer(question=query.question, answer=NOT_FOUND, answerer="extractive", answered=False,
                       warnings=warnings + [f"not answered: {r}" for r in decision.reasons],
@@ -119,7 +166,7 @@ def answer_offline(query: Query, passages: Sequence[Passage], ranker: SentenceRa
         body, citations = compose(chosen, passages, decision.confidence)
     checked = check_answer(body, citations, passages, lambda _claim, _quote: 1.0, 0.0)  # offsets and quotes
     warnings.extend(checked.warnings)
-    if decision.confidence < query.low_confidence:
+    if decision.confidence < query.low_confidence and not goes_on:
         warnings.append(f"low confidence ({decision.confidence:.2f}): the passage may not answer exactly this; check it")
     if not checked.citations:
         return Answer(question=query.question, answer=NOT_FOUND, answerer="extractive", answered=False,

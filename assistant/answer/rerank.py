@@ -72,14 +72,19 @@ class SentenceRanker:
         return vectors[1:] @ vectors[0]
 
     def rank(self, question: str, pool: list[Sentence], passages: Sequence[Passage],
-             prefer: Callable[[Sentence], float] | None = None) -> Ranked:
+             prefer: Callable[[Sentence], float] | None = None, include: Sequence[Sentence] = ()) -> Ranked:
         """The pool's front runners read with the question, best first; the rest follow unscored.
 
         `prefer(sentence)` adds to a score, in logits (a follow-up's articles win close calls); a
         sentence the conversation already quoted loses `NEWS_PENALTY`, or `REPEAT_PENALTY` when it holds
-        the kind of fact the question asks for."""
+        the kind of fact the question asks for. The `include`d sentences are read even when the cheap
+        prior leaves them out of the front runners."""
         ordered = prerank(question, pool, passages)
         front, rest = ordered[:self.top_n], ordered[self.top_n:]
+        extra = {id(s) for s in include} - {id(s) for s in front}
+        if extra:
+            front += [s for s in rest if id(s) in extra]
+            rest = [s for s in rest if id(s) not in extra]
         for s, value in zip(front, self.score(question, [s.reading for s in front])):
             s.score = float(value)
 
@@ -94,5 +99,7 @@ class SentenceRanker:
             assert s.score is not None
             return s.score + self.unit * ((prefer(s) if prefer else 0.0) - penalty(s))
 
+        for s in front:
+            s.standing = key(s)
         front.sort(key=key, reverse=True)
         return Ranked(front + rest, self.name)
