@@ -233,3 +233,39 @@ def test_a_question_that_is_no_followup_is_not_pulled_towards_the_last_quote() -
     ranker = SentenceRanker(KeywordRanker({"critics": 5.0}))
     q = Query("What did the critics say?", "What did the critics say?", quoted={_quote_of(p, "The council approved")})
     assert answer_offline(q, [p], ranker).citations[0].quote.startswith("Critics")
+
+
+VELMAR = ("The water board of Velmar voted on Tuesday to build a desalination plant. The plant will cost 312 "
+          "million euros. Opponents say the brine will harm the fish. Board chair Ilse Varga said the decision was "
+          "forced by three winters with little rain.")
+
+
+class PairRanker(KeywordRanker):
+    """A stand-in reader that also scores two sentences read together: the cause adds to the vote."""
+
+    def score(self, pairs, max_length=None):  # noqa: ANN001, ANN201
+        out = super().score(pairs, max_length)
+        return out + np.array([2.0 if "voted" in t and "forced by" in t else 0.0 for _q, t in pairs], dtype=np.float32)
+
+
+def test_a_why_question_gets_the_sentence_giving_the_cause_though_it_repeats_none_of_its_words() -> None:
+    p = passage_of(VELMAR, title="Velmar plant")
+    q = "Why did Velmar decide to build a desalination plant?"
+    ans = answer_offline(Query(q, q), [p], SentenceRanker(PairRanker({"voted": 9.0, "plant": 1.0})))
+    quotes = [c.quote for c in ans.citations]
+    assert quotes[0].startswith("The water board of Velmar voted") and any("forced by" in x for x in quotes), quotes
+    assert not any("312 million" in x for x in quotes)  # the close second that gives no cause stays out
+
+
+def test_a_sentence_that_adds_nothing_to_the_reading_does_not_join_a_why_answer() -> None:
+    p = passage_of(VELMAR, title="Velmar plant")
+    q = "Why did Velmar decide to build a desalination plant?"
+    ans = answer_offline(Query(q, q), [p], SentenceRanker(KeywordRanker({"voted": 9.0})))
+    assert [c.quote[:22] for c in ans.citations] == ["The water board of Vel"]
+
+
+def test_the_embedding_ranker_reads_no_pair_and_adds_no_cause() -> None:
+    p = passage_of(VELMAR, title="Velmar plant")
+    best = sentences([p])[0]
+    ranker = SentenceRanker(None, lambda texts: np.ones((len(texts), 4), dtype=np.float32))
+    assert ranker.uplift("Why?", best, sentences([p])[1:]) is None

@@ -9,7 +9,9 @@ and they say something the chosen ones do not.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
+
+import numpy as np
 
 from assistant.answer.asked import asked_for, kinds_in
 from assistant.answer.candidates import Sentence
@@ -17,6 +19,10 @@ from assistant.answer.candidates import Sentence
 SECOND_MARGIN = 1.5  # logits under the best a further sentence may score (bench/trust.py)
 SECOND_MARGIN_EMBEDDING = 0.08  # the same for the embedding ranker's cosines
 REDUNDANT_OVERLAP = 0.6  # share of content words two chosen sentences may have in common
+CAUSE_UPLIFT = 0.75  # logits a sentence giving a cause must add to the best one's reading to join it
+CAUSE_RIVAL = 0.5  # logits under the first a second cause may add and still join
+CAUSE_CANDIDATES = 8  # sentences of the best one's article, nearest first, read together with it
+Uplift = Callable[[Sentence, Sequence[Sentence]], "np.ndarray | None"]
 
 
 def _redundant(a: Sentence, b: Sentence) -> bool:
@@ -42,16 +48,39 @@ def _standing(s: Sentence) -> float:
     return value
 
 
+def causes_for(best: Sentence, pool: Sequence[Sentence], uplift: Uplift) -> list[Sentence]:
+    """For a "why" question: the sentences of the best one's article that add most to it, read
+    together with it ("The board voted to build the plant." + "The decision was forced by three dry
+    winters."): the one adding most, when it adds at least `CAUSE_UPLIFT`, and a second within
+    `CAUSE_RIVAL` of it. The cause may sit paragraphs away, repeat none of the question's words and use
+    no word that marks a cause ("forced by", "blamed ... on"), so neither the prior nor a cue list
+    finds it; the cross-encoder reading the pair does."""
+    others = sorted((s for s in pool if s.doc_id == best.doc_id and s.start != best.start and not s.repeated),
+                    key=lambda s: abs(s.start - best.start))[:CAUSE_CANDIDATES]
+    gains = uplift(best, others) if others else None
+    if gains is None or not len(gains):
+        return []
+    order = [int(i) for i in np.argsort(-gains)]
+    top = float(gains[order[0]])
+    if top < CAUSE_UPLIFT:
+        return []
+    return [others[i] for i in order[:2] if gains[i] >= max(CAUSE_UPLIFT, top - CAUSE_RIVAL)]
+
+
 def choose(question: str, ranked: Sequence[Sentence], max_sentences: int = 3,
-           ranker: str = "cross-encoder") -> list[Sentence]:
-    """The answer's sentences, best first (empty when nothing was read)."""
+           ranker: str = "cross-encoder", uplift: Uplift | None = None) -> list[Sentence]:
+    """The answer's sentences, best first (empty when nothing was read). `uplift` (the ranker's
+    reading of two sentences together) finds the cause a "why" question asks for."""
     scored = [s for s in ranked if s.score is not None]
     if not scored:
         return []
     best = scored[0]
     chosen = [best]
     kind = asked_for(question)
-    if kind is not None:
+    causes = causes_for(best, ranked, uplift) if kind == "reason" and uplift is not None else []
+    if causes:
+        chosen.extend(causes[:max_sentences - 1])
+    elif kind is not None:
         extra = neighbour_with(kind, best, ranked)
         if extra is not None and not extra.repeated:
             chosen.append(extra)

@@ -108,7 +108,8 @@ def read(query: Query, pool: list[Sentence], passages: Sequence[Passage], ranker
         base = prefer
         prefer = lambda s: (base(s) if base else 0.0) + nexts.get(id(s), 0.0)  # noqa: E731
     ranked = ranker.rank(query.text, pool, passages, prefer, include=[s for s in pool if id(s) in nexts])
-    chosen = choose(query.text, ranked.sentences, query.max_sentences, ranked.ranker)
+    chosen = choose(query.text, ranked.sentences, query.max_sentences, ranked.ranker,
+                    lambda lead, others: ranker.uplift(query.text, lead, others))
     if chosen and id(chosen[0]) in nexts:  # the story goes on: close seconds from elsewhere would interrupt it
         chosen = chosen[:1] + [s for s in chosen[1:] if id(s) in nexts]
     return ranked, chosen

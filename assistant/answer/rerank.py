@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 TOP_N = 8  # sentences read by the cross-encoder per question (bench/trust.py: no gain past 8 on SQuAD)
 MAX_TOKENS = 160  # question + sentence; a longer sentence is cut at the end
+JOINED_TOKENS = 256  # question + two sentences read together (`SentenceRanker.uplift`)
 # logits a sentence the conversation's last answer quoted loses: a follow-up wants news ("what did it do
 # instead?", "and then?"), unless it asks for a kind of fact that sentence holds ("when did it agree to
 # that?" after a sentence with the date), when the old sentence may answer again
@@ -70,6 +71,17 @@ class SentenceRanker:
         assert self.encode is not None, "a ranker needs a cross-encoder or an embedder"
         vectors = self.encode([question, *texts])
         return vectors[1:] @ vectors[0]
+
+    def uplift(self, question: str, lead: Sentence, others: Sequence[Sentence]) -> np.ndarray | None:
+        """How much each of `others`, read together with `lead` (in the article's order), raises the
+        cross-encoder's reading of `lead` alone: what a sentence adds to the answer, though it may repeat
+        none of the question's words ("the decision was forced by three dry winters"). None without the
+        cross-encoder (a cosine of two sentences joined says little)."""
+        if self.cross_encoder is None or not others:
+            return None
+        joined = [f"{lead.text} {o.text}" if lead.start < o.start else f"{o.text} {lead.text}" for o in others]
+        scores = self.cross_encoder.score([(question, t) for t in [lead.text, *joined]], max_length=JOINED_TOKENS)
+        return scores[1:] - scores[0]
 
     def rank(self, question: str, pool: list[Sentence], passages: Sequence[Passage],
              prefer: Callable[[Sentence], float] | None = None, include: Sequence[Sentence] = ()) -> Ranked:
