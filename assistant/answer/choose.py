@@ -21,7 +21,7 @@ SECOND_MARGIN_EMBEDDING = 0.08  # the same for the embedding ranker's cosines
 REDUNDANT_OVERLAP = 0.6  # share of content words two chosen sentences may have in common
 CAUSE_UPLIFT = 0.75  # logits a sentence giving a cause must add to the best one's reading to join it
 CAUSE_RIVAL = 0.5  # logits under the first a second cause may add and still join
-CAUSE_CANDIDATES = 8  # sentences of the best one's article, nearest first, read together with it
+CAUSE_CANDIDATES = 5  # sentences of the best one's article, nearest first, read together with it
 Uplift = Callable[[Sentence, Sequence[Sentence]], "np.ndarray | None"]
 
 

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 TOP_N = 8  # sentences read by the cross-encoder per question (bench/trust.py: no gain past 8 on SQuAD)
 MAX_TOKENS = 160  # question + sentence; a longer sentence is cut at the end
-JOINED_TOKENS = 256  # question + two sentences read together (`SentenceRanker.uplift`)
+JOINED_TOKENS = 192  # question + two sentences read together (`SentenceRanker.uplift`)
 # logits a sentence the conversation's last answer quoted loses: a follow-up wants news ("what did it do
 # instead?", "and then?"), unless it asks for a kind of fact that sentence holds ("when did it agree to
 # that?" after a sentence with the date), when the old sentence may answer again
