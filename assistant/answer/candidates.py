@@ -45,7 +45,7 @@ class Sentence:
     prior: float = 0.0
     score: float | None = None  # the cross-encoder's logit (or the fallback's score) once read
     standing: float | None = None  # the score with the conversation's preferences and penalties: what ranks it
-    repeated: bool = False  # the conversation's last answer quoted it
+    repeated: bool = False  # the conversation already showed it (its last answer; for "and then?", its topic)
 
     @property
     def reading(self) -> str:
