@@ -53,7 +53,7 @@ class Rules:
     max_short_terms: int
     generic: frozenset[str]
     light_verbs: frozenset[str]
-    continuation: tuple[re.Pattern[str], ...] = ()
+    continuation: tuple[re.Pattern[str], ...]
 
 
 @lru_cache(maxsize=2)
@@ -63,7 +63,7 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
                  frozenset(d["existential_after_there"]), frozenset(d["existential_before_there"]), tuple(re.compile(p, re.I) for p in d["ellipsis"]),
                  tuple(re.compile(p, re.I) for p in d["article_refs"]), int(d["max_short_terms"]),
                  frozenset(d["generic"]), frozenset(d["light_verbs"]),
-                 tuple(re.compile(p, re.I) for p in d.get("continuation", [])))
+                 tuple(re.compile(p, re.I) for p in d["continuation"]))
 
 
 @dataclass
