@@ -124,3 +124,16 @@ def test_unreadable_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(LoadError, match="cannot read: Permission denied"):
         load(p)
+
+
+@pytest.mark.parametrize("text, encoding", [
+    ("café naïve\n", "latin-1"),  # short: many code pages fit it as well; the quote must match the source
+    ("Le café était plein. Une idée naïve.\n", "latin-1"),
+    ("Příliš žluťoučký kůň úpěl ďábelské ódy. Město Brno je velké.\n", "cp1250"),
+    ("Россия потребовала письменных гарантий от США.\n", "cp1251"),
+    ("Η Αθήνα είναι η πρωτεύουσα της Ελλάδας.\n", "cp1253"),
+])
+def test_a_legacy_encoded_text_is_read_with_its_own_characters(text: str, encoding: str) -> None:
+    from assistant.ingest.loaders import decode_text
+
+    assert decode_text(text.encode(encoding)) == text

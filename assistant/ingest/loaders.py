@@ -116,8 +116,13 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
         raise LoadError(f"cannot read: {exc.strerror or exc}") from exc
 
 
+WESTERN = "cp1252"
+EQUAL_FIT = 0.05  # charset-normalizer's mess ratio within which two code pages fit a text equally well
+
+
 def decode_text(data: bytes) -> str:
-    """UTF-8 when it is, else the charset-normalizer guess; binary data is refused."""
+    """UTF-8 when it is, else the charset-normalizer guess (Windows-1252 among equal fits); binary data
+    is refused."""
     head = data[:8192]
     if b"\x00" in head and not (head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff")):
         raise LoadError("binary file (contains NUL bytes)")
@@ -127,7 +132,13 @@ def decode_text(data: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is not None:
+        # a short legacy text fits many code pages equally well ("café naïve" reads as cp1006 or cp1250);
+        # Western European Windows-1252 is the likeliest for news articles when it fits as well as the guess
+        western = next((m for m in matches if m.encoding == WESTERN and m.chaos <= best.chaos + EQUAL_FIT), None)
+        best = western or best
     if best is None:
         raise LoadError("binary or undecodable text (no encoding fits)")
     text = str(best)
