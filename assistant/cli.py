@@ -169,11 +169,14 @@ def index(
             err.print(f"added {report.added}, updated {report.updated}, moved {report.moved}, removed {report.removed}, "
                       f"unchanged {report.unchanged}; {report.chunks} passages in {escape(_where(settings))} "
                       f"({report.embedded} embedded, {report.seconds:.1f}s)")
+    missing = [str(p) for p in targets if isinstance(p, Path) and not p.exists()]
     if not report.indexed_anything:
         if not as_json:
             err.print("[red]nothing could be indexed[/red]" + ("" if report.skipped else ": no supported files found")
                       + f" (index {escape(_where(settings))} unchanged)")
-        raise typer.Exit(1)
+        raise typer.Exit(2 if missing else 1)
+    if missing:  # a path that does not exist is a usage error, though the others were indexed
+        raise typer.Exit(2)
 
 
 def _watch_index(engine, targets, rebuild, refresh, as_json, print_skipped, said_wait) -> None:  # noqa: ANN001

@@ -161,6 +161,14 @@ def test_nothing_indexable_exits_non_zero_with_one_line_reason(newcomer: Path) -
     assert "empty file" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_a_path_that_does_not_exist_is_a_usage_error_though_the_others_are_indexed(newcomer: Path) -> None:
+    (newcomer / "work" / "dam.txt").write_text(DAM)
+    r = run("index", "dam.txt", "nowhere", cwd=newcomer / "work", home=newcomer)
+    assert r.returncode == 2 and "nowhere: no such file or folder" in r.stderr and "added 1" in r.stderr
+    only = run("index", "nowhere", cwd=newcomer / "work", home=newcomer)
+    assert only.returncode == 2 and "Traceback" not in only.stderr
+
+
 def test_ask_without_an_index_exits_1_and_names_the_folder_it_looked_in(newcomer: Path) -> None:
     r = run("ask", "anything?", cwd=newcomer / "work", home=newcomer)
     assert r.returncode == 1 and "Traceback" not in r.stderr
