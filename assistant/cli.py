@@ -20,6 +20,8 @@ from rich.markup import escape
 
 from assistant.config import ConfigError, Settings, legacy_index_note, load_settings, short_path
 
+QUOTE_MARKS = "“\"‘'«„"  # a quote opening with one of these is shown as it is
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Cited answers from a folder of articles: every sentence carries a checkable citation.")
 out = Console(soft_wrap=True, highlight=False)  # answers and quotes are never broken into lines by us
@@ -253,7 +255,8 @@ def _print_answer(ans) -> None:  # noqa: ANN001
         page = f", p. {c.page}" if c.page else ""
         out.print(f"[{c.n}] {escape(c.title)}" + (f" — {escape(byline)}" if byline else "")
                   + f" ({escape(short_path(c.source))}{page}, chars {c.start}-{c.end})", markup=True)
-        out.print(f"    “{escape(c.quote)}”")
+        # a quote that is itself a quotation keeps its own marks (not ““Russia did not want…””)
+        out.print(f"    {escape(c.quote)}" if c.quote[:1] in QUOTE_MARKS else f"    “{escape(c.quote)}”")
 
 
 @app.command()

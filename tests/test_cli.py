@@ -169,6 +169,15 @@ def test_a_path_that_does_not_exist_is_a_usage_error_though_the_others_are_index
     assert only.returncode == 2 and "Traceback" not in only.stderr
 
 
+def test_a_quoted_sentence_is_shown_with_its_own_quotation_marks_only(newcomer: Path) -> None:
+    (newcomer / "work" / "port.txt").write_text(
+        "Port talks\n\nBy Ana Test\n\n“We will not sign a deal that cuts pay,” said union leader Mira Holt on "
+        "Monday after the talks at the Velmar port collapsed.\n")
+    assert run("index", ".", cwd=newcomer / "work", home=newcomer).returncode == 0
+    r = run("ask", "What did Mira Holt say about the deal?", cwd=newcomer / "work", home=newcomer)
+    assert "    “We will not sign" in r.stdout and "““" not in r.stdout, r.stdout
+
+
 def test_ask_without_an_index_exits_1_and_names_the_folder_it_looked_in(newcomer: Path) -> None:
     r = run("ask", "anything?", cwd=newcomer / "work", home=newcomer)
     assert r.returncode == 1 and "Traceback" not in r.stderr
