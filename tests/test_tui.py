@@ -406,6 +406,19 @@ async def test_a_refused_answer_lists_the_nearest_passages_on_demand(app_factory
         assert nearest.title in msg.source.replace("\\", "")
 
 
+async def test_a_doubtful_answer_lists_the_passages_it_did_not_cite_to_check_it_against(app_factory) -> None:  # noqa: ANN001
+    app = app_factory(low_confidence=0.99)  # every answer is under the mark
+    async with app.run_test(size=SIZE) as pilot:
+        msg = await ask(app, pilot, QUESTION)
+        assert msg.answer.answered and "other passages to check it against" in msg.source
+        cited = {(c.doc_id, c.start) for c in msg.answer.citations}
+        await pilot.press("ctrl+g")
+        shown = msg.nearest
+        assert shown and all(not any(d == p.chunk.doc_id and p.chunk.start <= s < p.chunk.end for d, s in cited)
+                             for p in shown)
+        assert shown[0].chunk.title in msg.source.replace("\\", "")
+
+
 async def test_sentences_the_citation_check_dropped_are_revealed_struck_through(app_factory) -> None:  # noqa: ANN001
     from tests.llm_server import Reply, ScriptedServer
 

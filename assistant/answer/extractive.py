@@ -23,6 +23,7 @@ from assistant.answer.rerank import Ranked, SentenceRanker
 from assistant.records import Answer, Citation, Passage
 
 NOT_FOUND = "The indexed articles do not answer this question."
+LOW_CONFIDENCE = "low confidence"  # how the warning on an answer under `low_confidence` starts (the chat keys on it)
 FOLLOWUP_PREFERENCE = 0.5  # logits a sentence of the conversation's articles gains in a close call
 # A follow-up that asks what came next or instead: the sentences after the last answer's quotes are always
 # read and gain these logits, the first most, then halving. "Why did Iran agree to it instead?" has a topic of
@@ -168,7 +169,7 @@ def answer_offline(query: Query, passages: Sequence[Passage], ranker: SentenceRa
     checked = check_answer(body, citations, passages, lambda _claim, _quote: 1.0, 0.0)  # offsets and quotes
     warnings.extend(checked.warnings)
     if decision.confidence < query.low_confidence and not goes_on:
-        warnings.append(f"low confidence ({decision.confidence:.2f}): the passage may not answer exactly this; check it")
+        warnings.append(f"{LOW_CONFIDENCE} ({decision.confidence:.2f}): the passage may not answer exactly this; check it")
     if not checked.citations:
         return Answer(question=query.question, answer=NOT_FOUND, answerer="extractive", answered=False,
                       warnings=warnings, dropped=checked.dropped, confidence=decision.confidence)

@@ -489,7 +489,7 @@ class ChatApp(App[None]):
 
     async def _toggle_details(self, target: AnswerMessage | None) -> None:
         if target is None or not await target.toggle_details():
-            self.notify("this answer dropped no sentences and has no nearest passages to show", timeout=3)
+            self.notify("this answer dropped no sentences and is not in doubt: nothing more to show", timeout=3)
             return
         if self.narrow:
             self._show_sources(False)

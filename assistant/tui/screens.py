@@ -23,7 +23,7 @@ KEYS = [  # (key, what it does): one line each, so the help reads at 80x24
     ("enter or o", "open the full article at the passage (sources)"),
     ("ctrl+t", "show / hide the sources (narrow: switch to them)"),
     ("escape", "back to the chat; close a screen"),
-    ("ctrl+g", "dropped sentences, or nearest passages of a refusal"),
+    ("ctrl+g", "dropped sentences, or nearest passages to check"),
     ("ctrl+n", "new conversation: no follow-up of earlier turns"),
     ("ctrl+r", "re-index the article folder in the background"),
     ("ctrl+s", "save the conversation as Markdown"),

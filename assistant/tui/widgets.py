@@ -13,11 +13,12 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input, ListItem, ListView, Markdown, Static
 
+from assistant.answer.extractive import LOW_CONFIDENCE
 from assistant.config import short_path
 from assistant.records import Answer, Citation, Document, Passage
 
 CONTEXT_CHARS = 220  # characters of article shown around a quote in the sources panel
-NEAREST_PASSAGES = 3  # passages listed under a refused answer ("nearest, not an answer")
+NEAREST_PASSAGES = 3  # passages listed under a refused answer ("nearest, not an answer") or a doubtful one
 NEAREST_CHARS = 200  # characters of each
 _MARKER = re.compile(r"\[(\d+)\]")
 _MD_SPECIAL = re.compile(r"[\\`*_{}\[\]<>()#+\-.!|~]")
@@ -198,11 +199,23 @@ class AnswerMessage(Markdown):
         return self.render_answer()
 
     @property
+    def doubtful(self) -> bool:
+        """An answer given under the low-confidence mark: the reader is asked to check it."""
+        return self.answer is not None and self.answer.answered and any(
+            w.startswith(LOW_CONFIDENCE) for w in self.answer.warnings)
+
+    @property
     def nearest(self) -> list[Passage]:
-        """The closest passages of a refused answer (none for an answered one)."""
-        if self.answer is None or self.answer.answered:
+        """The closest passages of a refused answer, or those a doubtful answer did not cite (what to
+        check it against); none for an answer given with confidence."""
+        if self.answer is None or (self.answer.answered and not self.doubtful):
             return []
-        return self.answer.passages[:NEAREST_PASSAGES]
+        cited = self.answer.citations
+
+        def quoted(p: Passage) -> bool:
+            return any(c.doc_id == p.chunk.doc_id and p.chunk.start <= c.start < p.chunk.end for c in cited)
+
+        return [p for p in self.answer.passages if not quoted(p)][:NEAREST_PASSAGES]
 
     @property
     def has_details(self) -> bool:
@@ -222,6 +235,8 @@ class AnswerMessage(Markdown):
         if self.answer.dropped:
             n = len(self.answer.dropped)
             return f"{arrow} {n} sentence{'s' * (n != 1)} dropped by the citation check"
+        if self.doubtful:
+            return f"{arrow} other passages to check it against"
         return f"{arrow} nearest passages, not an answer"
 
     def details_markdown(self) -> str:
