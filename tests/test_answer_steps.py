@@ -269,3 +269,14 @@ def test_the_embedding_ranker_reads_no_pair_and_adds_no_cause() -> None:
     best = sentences([p])[0]
     ranker = SentenceRanker(None, lambda texts: np.ones((len(texts), 4), dtype=np.float32))
     assert ranker.uplift("Why?", best, sentences([p])[1:]) is None
+
+
+@pytest.mark.parametrize("critics, leads", [(1.0, "The tunnel will open"), (6.0, "Critics said")])
+def test_a_followup_with_a_topic_of_its_own_prefers_what_follows_but_a_clearly_better_reading_wins(
+        critics: float, leads: str) -> None:
+    p = passage_of(TUNNEL)
+    ranker = SentenceRanker(KeywordRanker({"critics": critics, "open": 0.2}))
+    q = Query("What did the council do about trains then?", "What did the council do about trains then?",
+              followup=True, docs={"kessa.txt": 1.0}, quoted={_quote_of(p, "The council approved")},
+              continuation="prefer", max_sentences=1)
+    assert answer_offline(q, [p], ranker, vectors=None).citations[0].quote.startswith(leads)
