@@ -280,3 +280,20 @@ def test_a_followup_with_a_topic_of_its_own_prefers_what_follows_but_a_clearly_b
               followup=True, docs={"kessa.txt": 1.0}, quoted={_quote_of(p, "The council approved")},
               continuation="prefer", max_sentences=1)
     assert answer_offline(q, [p], ranker, vectors=None).citations[0].quote.startswith(leads)
+
+
+def test_an_answer_whose_passage_gives_another_date_than_the_question_says_so() -> None:
+    p = passage_of(TUNNEL)
+    ranker = SentenceRanker(KeywordRanker({"open to trains": 9.0}))
+    q = "When will the tunnel open to trains, as planned in 2029?"
+    ans = answer_offline(Query(q, q, max_sentences=1), [p], ranker)
+    assert ans.answered and "the question says 2029; the passage gives 2031: check which is meant" in ans.warnings
+
+
+def test_a_date_the_passage_also_gives_raises_no_warning() -> None:
+    from assistant.answer.premise import date_conflict
+
+    assert date_conflict("What did the council decide in 2031?", "The tunnel will open to trains in 2031.") is None
+    assert date_conflict("When will the tunnel open?", "The tunnel will open to trains in 2031.") is None
+    assert date_conflict("How many drones did Iran send in August?", "In July Iran agreed to send drones.") == \
+        "the question says August; the passage gives July: check which is meant"

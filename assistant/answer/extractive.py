@@ -19,6 +19,7 @@ from assistant.answer.candidates import Sentence, sentences
 from assistant.answer.choose import choose
 from assistant.answer.citations import check_answer, citation_for
 from assistant.answer.decide import Decision, WordVectors, decide
+from assistant.answer.premise import date_conflict
 from assistant.answer.rerank import Ranked, SentenceRanker
 from assistant.records import Answer, Citation, Passage
 
@@ -168,6 +169,9 @@ def answer_offline(query: Query, passages: Sequence[Passage], ranker: SentenceRa
         body, citations = compose(chosen, passages, decision.confidence)
     checked = check_answer(body, citations, passages, lambda _claim, _quote: 1.0, 0.0)  # offsets and quotes
     warnings.extend(checked.warnings)
+    other_date = date_conflict(query.text, " ".join(s.text for s in chosen))
+    if other_date:
+        warnings.append(other_date)
     if decision.confidence < query.low_confidence and not goes_on:
         warnings.append(f"{LOW_CONFIDENCE} ({decision.confidence:.2f}): the passage may not answer exactly this; check it")
     if not checked.citations:

