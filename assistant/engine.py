@@ -25,6 +25,7 @@ from assistant.answer.citations import check_answer, markers_of
 from assistant.answer.asked import topic_request
 from assistant.answer.decide import WordVectors
 from assistant.answer.extractive import NOT_FOUND, Query, answer_offline
+from assistant.answer.premise import unknown_names
 from assistant.answer.rerank import SentenceRanker
 from assistant.answer.llm import LLMAnswerer, LLMError
 from assistant.answer.support import SupportChecker, load_second_opinion
@@ -533,6 +534,10 @@ class Engine:
                           going_on)
             answer = answer_offline(query, passages, self.ranker(), self._word_vectors(), warnings)
             answer.dropped = llm_dropped + answer.dropped  # the model's claims the check removed stay visible
+        if answer.answered and self._lexical is not None and self._lexical.size:
+            absent = unknown_names(search, self._lexical.holds)  # "Skarvik" in no article: the quote is about else
+            if absent:
+                answer.warnings.append(absent)
         if self._pending_warnings:
             answer.warnings[:0], self._pending_warnings = self._pending_warnings, []
         answer.standalone_question = search

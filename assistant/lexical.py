@@ -17,6 +17,7 @@ import logging
 import math
 import shutil
 import tempfile
+import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
@@ -46,6 +47,10 @@ def _tokenize(texts: list[str]) -> "bm25s.tokenization.Tokenized":
     return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
 
 
+def _fold(term: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKD", term) if not unicodedata.combining(ch))
+
+
 def _tokens(text: str) -> list[str]:
     return bm25s.tokenize([text], stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)[0]
 
@@ -63,6 +68,7 @@ class LexicalIndex:
         self.dead: set[str] = set()  # base chunks no longer live
         self.delta: dict[str, Counter[str]] = {}  # chunk id -> term counts, chunks added after the base
         self._df: np.ndarray | None = None
+        self._folded_terms: set[str] | None = None
 
     # --- building -------------------------------------------------------------------------
 
@@ -102,6 +108,7 @@ class LexicalIndex:
                 continue
             self.delta[cid] = Counter(_tokens(text))
         self.generation, self.seq = generation, seq
+        self._folded_terms = None
 
     # --- searching ------------------------------------------------------------------------
 
@@ -113,7 +120,25 @@ class LexicalIndex:
             return 0
         if self._df is None:
             self._df = np.diff(np.asarray(self._retriever.scores["indptr"]))
-        return int(self._df[tid])
+        return int(self._df[tid]) if tid < len(self._df) else 0  # bm25s' vocabulary adds "" past the matrix
+
+    def holds(self, word: str) -> bool:
+        """Whether some chunk has every term of `word`, as BM25 reads it (lower case, stemmed): a
+        word of only stop words or punctuation has nothing to miss and is held. A term left only in
+        chunks removed since the base was built still counts, which errs towards holding."""
+        for term in _tokens(word):
+            if self._doc_freq(term) == 0 and not any(term in counts for counts in self.delta.values()) \
+                    and _fold(term) not in self._folded():
+                return False
+        return True
+
+    def _folded(self) -> set[str]:
+        """Every term without its accents ("deja" finds "déjà"), made once per change."""
+        if self._folded_terms is None:
+            vocab = self._retriever.vocab_dict if self._retriever is not None else {}
+            live = [t for t in vocab if self._doc_freq(t)]
+            self._folded_terms = {_fold(t) for t in live} | {_fold(t) for c in self.delta.values() for t in c}
+        return self._folded_terms
 
     def _delta_scores(self, terms: list[str]) -> list[tuple[str, float]]:
         """Lucene BM25 (bm25s' default) for the delta chunks, with the base's statistics."""

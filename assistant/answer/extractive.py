@@ -157,7 +157,7 @@ def answer_offline(query: Query, passages: Sequence[Passage], ranker: SentenceRa
         warnings.append(GOES_ON)
     if not decision.answer:
         return Answer(question=query.question, answer=NOT_FOUND, answerer="extractive", answered=False,
-                      warnings=warnings + [f"not answered: {r}" for r in decision.reasons],
+                      warnings=warnings + [f"not answered: {'; '.join(decision.reasons)}"],
                       confidence=decision.confidence)
     line = query.premise(query.text, chosen[0].text) if query.premise else None
     if line:  # "Why did the U.S. demand guarantees from Russia?": say the passage has it the other way round
