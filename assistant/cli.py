@@ -42,6 +42,22 @@ LlmUrl = Annotated[Optional[str], typer.Option("--llm-url", help="OpenAI-compati
 LlmModel = Annotated[Optional[str], typer.Option("--llm-model", help="Model name at that endpoint (env ASSISTANT_LLM_MODEL).")]
 
 
+def _iso_date(value: Optional[str]) -> Optional[str]:
+    """--since / --until: a calendar date as YYYY-MM-DD, else a usage error (exit 2) naming the value;
+    an impossible date would otherwise filter out every article and read as "not answered"."""
+    import datetime
+    import re
+
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError
+        return datetime.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date as YYYY-MM-DD") from None
+
+
 def _fail(message: str, code: int = 1) -> None:
     err.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code)
@@ -265,8 +281,8 @@ def ask(
     as_json: AsJson = False, k: K = None, answerer: AnswererOpt = None,
     doc: Annotated[Optional[list[str]], typer.Option("--doc", help="Only this document id or path (repeatable).")] = None,
     author: Annotated[Optional[str], typer.Option("--author", help="Only articles by an author matching this.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only articles published on/after YYYY-MM-DD.")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Only articles published on/before YYYY-MM-DD.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only articles published on/after YYYY-MM-DD.", callback=_iso_date)] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Only articles published on/before YYYY-MM-DD.", callback=_iso_date)] = None,
     cont: Annotated[bool, typer.Option("-c", "--continue", help="Continue the most recent conversation (follow-ups use its turns).")] = False,
     cid: Annotated[Optional[str], typer.Option("--cid", help="Continue the conversation with this id (see `assistant conversations`).")] = None,
     llm_url: LlmUrl = None, llm_model: LlmModel = None,

@@ -103,6 +103,12 @@ def test_an_empty_question_is_a_usage_error(home: Path) -> None:
     assert r.returncode == 2 and r.stderr.strip() == "error: the question is empty"
 
 
+@pytest.mark.parametrize("value", ["2024-13-45", "yesterday"])
+def test_a_date_filter_that_is_no_date_is_a_usage_error_naming_it(home: Path, value: str) -> None:
+    r = run("ask", "When was the dam completed?", "--since", value, cwd=home / "elsewhere", home=home)
+    assert r.returncode == 2 and repr(value) in r.stderr and "YYYY-MM-DD" in r.stderr
+
+
 def test_batch_exits_1_with_the_failed_count_and_a_resumed_run_retries_the_fixed_line(home: Path) -> None:
     work = home / "elsewhere"
     (work / "q.jsonl").write_text('{"id": "1", "question": "When was the dam completed?"}\n'
