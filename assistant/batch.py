@@ -31,7 +31,19 @@ class Question:
 
 
 def parse_questions(lines: Iterator[str] | list[str]) -> Iterator[Question]:
-    """Each non-blank line: {"id", "question"} JSON, or a plain question; bad lines become errors."""
+    """Each non-blank line: {"id", "question"} JSON, or a plain question; bad lines become errors.
+    Records are kept by id (a resumed run skips the ids it has), so a line repeating an earlier
+    line's id is an error record of its own, "<id>@line-N", instead of silently replacing the first."""
+    seen: set[str] = set()
+    for number, q in _parse_lines(lines):
+        if q.id in seen:
+            q = Question(f"{q.id}@line-{number}", None,
+                         f"line {number}: id {q.id!r} repeats an earlier line's; give each line its own id")
+        seen.add(q.id)
+        yield q
+
+
+def _parse_lines(lines: Iterator[str] | list[str]) -> Iterator[tuple[int, Question]]:
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if not text:
@@ -41,31 +53,31 @@ def parse_questions(lines: Iterator[str] | list[str]) -> Iterator[Question]:
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield Question(fallback_id, None, f"line {number}: invalid JSON ({exc.msg} at column {exc.colno})")
+                yield number, Question(fallback_id, None, f"line {number}: invalid JSON ({exc.msg} at column {exc.colno})")
                 continue
             if not isinstance(obj, dict):
-                yield Question(fallback_id, None, f"line {number}: expected a JSON object with \"question\"")
+                yield number, Question(fallback_id, None, f"line {number}: expected a JSON object with \"question\"")
                 continue
             qid = str(obj.get("id", fallback_id))
             q = obj.get("question")
             if q is None:
-                yield Question(qid, None, f"line {number}: no \"question\"" if "question" not in obj
+                yield number, Question(qid, None, f"line {number}: no \"question\"" if "question" not in obj
                                else f"line {number}: \"question\" is null")
                 continue
             if not isinstance(q, str):
-                yield Question(qid, None, f"line {number}: \"question\" must be a string, not {json.dumps(q)}")
+                yield number, Question(qid, None, f"line {number}: \"question\" must be a string, not {json.dumps(q)}")
                 continue
             if not q.strip():
-                yield Question(qid, None, f"line {number}: \"question\" is empty")
+                yield number, Question(qid, None, f"line {number}: \"question\" is empty")
                 continue
             conversation = obj.get("conversation")
             if conversation is not None and (not isinstance(conversation, str) or not conversation.strip()):
-                yield Question(qid, None, f"line {number}: \"conversation\" must be a non-empty string, "
+                yield number, Question(qid, None, f"line {number}: \"conversation\" must be a non-empty string, "
                                           f"not {json.dumps(conversation)}")
                 continue
-            yield Question(qid, q, conversation=conversation)
+            yield number, Question(qid, q, conversation=conversation)
         else:
-            yield Question(fallback_id, text)
+            yield number, Question(fallback_id, text)
 
 
 def answered_ids(path: Path) -> set[str]:

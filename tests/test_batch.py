@@ -87,3 +87,11 @@ def test_a_resumed_run_retries_the_lines_that_failed_and_replaces_their_records(
     assert engine.asked == ["B?", "fixed"] and (again["answered"], again["skipped"], again["errors"]) == (2, 1, 0)
     records = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["id"] for r in records] == ["a", "b", "line-3"] and not [r for r in records if "error" in r]
+
+
+def test_a_line_repeating_an_earlier_id_is_an_error_record_of_its_own_and_the_first_stays() -> None:
+    qs = list(parse_questions(['{"id": "q", "question": "When?"}', '{"id": "q", "question": "Who?"}',
+                               '{"id": "r", "question": "Where?"}']))
+    assert [q.id for q in qs] == ["q", "q@line-2", "r"]
+    assert qs[0].question == "When?" and qs[1].question is None and "id 'q' repeats" in qs[1].error
+    assert qs[2].question == "Where?"
