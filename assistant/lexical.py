@@ -47,8 +47,14 @@ def _tokenize(texts: list[str]) -> "bm25s.tokenization.Tokenized":
     return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
 
 
+# letters Unicode does not decompose into a base letter and an accent ("Østergaard" typed "Ostergaard")
+_UNDECOMPOSED = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ł": "l", "þ": "th",
+                               "ð": "d", "ı": "i"})
+
+
 def _fold(term: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKD", term) if not unicodedata.combining(ch))
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", term) if not unicodedata.combining(ch))
+    return plain.translate(_UNDECOMPOSED)
 
 
 def _tokens(text: str) -> list[str]:

@@ -26,8 +26,8 @@ def test_only_the_names_the_collection_lacks_are_warned_about() -> None:
 
 
 def test_a_name_typed_without_its_accents_is_found() -> None:
-    index = LexicalIndex.build([("a", "The song Déjà Vu topped the chart.")], None)
-    assert index.holds("Deja") and index.holds("Vu") and not index.holds("Jumieges")
+    index = LexicalIndex.build([("a", "The song Déjà Vu topped the chart, said Lars Østergaard.")], None)
+    assert index.holds("Deja") and index.holds("Vu") and index.holds("Ostergaard") and not index.holds("Jumieges")
 
 
 def test_a_chunk_added_after_the_base_counts_and_a_word_of_stop_words_is_held() -> None:
