@@ -7,8 +7,10 @@ a question the articles do not answer) or some records failed; 2 a usage error.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,9 +47,6 @@ LlmModel = Annotated[Optional[str], typer.Option("--llm-model", help="Model name
 def _iso_date(value: Optional[str]) -> Optional[str]:
     """--since / --until: a calendar date as YYYY-MM-DD, else a usage error (exit 2) naming the value;
     an impossible date would otherwise filter out every article and read as "not answered"."""
-    import datetime
-    import re
-
     if value is None:
         return None
     try:

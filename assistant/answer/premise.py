@@ -148,4 +148,3 @@ def unknown_names(question: str, holds: Callable[[str], bool]) -> str | None:
     listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
     verb = "appears" if len(absent) == 1 else "appear"
     return f"{listed} {verb} in no indexed article: the answer may be about something else"
-
