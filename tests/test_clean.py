@@ -113,3 +113,9 @@ def test_a_pdf_heading_without_punctuation_ends_its_sentence_but_a_wrapped_line_
     sentences = [c.text[s:e] for s, e in sentence_spans(c.text)]
     assert "Budget details" in sentences
     assert any(x.startswith("The council met") and x.endswith("crowd of residents.") for x in sentences)
+
+
+def test_labelled_title_author_and_date_lines_become_metadata_and_lines_of_their_own() -> None:
+    c = run(f"Title: Velmar approves desalination plant\nAuthor: Mara Quell\nDate: 2023-06-04\n\n{BODY}")
+    assert (c.title, c.authors, c.published) == ("Velmar approves desalination plant", ["Mara Quell"], "2023-06-04")
+    assert c.text.startswith("Title: Velmar approves desalination plant\n\nAuthor: Mara Quell\n\nDate: 2023-06-04\n\n")

@@ -137,3 +137,25 @@ def test_a_legacy_encoded_text_is_read_with_its_own_characters(text: str, encodi
     from assistant.ingest.loaders import decode_text
 
     assert decode_text(text.encode(encoding)) == text
+
+
+FRONT_MATTER = ('---\ntitle: "Velmar approves desalination plant"\nauthors:\n  - Mara Quell\n  - Tom Ode\n'
+                'date: 2023-06-04\ntags: [water, drought]\nlayout: post\n---\n\n'
+                "The regional water board approved a desalination plant on Tuesday.\n")
+
+
+def test_markdown_front_matter_gives_the_metadata_and_only_its_header_lines_stay(tmp_path: Path) -> None:
+    p = tmp_path / "velmar.md"
+    p.write_text(FRONT_MATTER)
+    raw = load(p)
+    assert (raw.title, raw.authors, raw.published) == ("Velmar approves desalination plant", ["Mara Quell", "Tom Ode"],
+                                                       "2023-06-04")
+    assert raw.text.startswith('title: "Velmar approves desalination plant"\ndate: 2023-06-04\n\nThe regional')
+    assert "tags" not in raw.text and "layout" not in raw.text and "---" not in raw.text
+
+
+def test_a_leading_rule_that_opens_no_yaml_mapping_stays_text(tmp_path: Path) -> None:
+    p = tmp_path / "notes.md"
+    text = "---\nThe board met: it approved the plant.\nIt opens in 2027.\n---\n\nMore text.\n"
+    p.write_text(text)
+    assert load(p).text == text

@@ -36,3 +36,29 @@ def test_a_sentence_starting_with_by_is_not_a_byline() -> None:
 def test_headlines_versus_sentences() -> None:
     assert looks_like_headline("Are US sanctions against Iran & Russia backfiring in dangerous ways?")
     assert not looks_like_headline("The West has possibly helped to spark a destabilizing partnership.")
+
+
+@pytest.mark.parametrize("line,field", [
+    ("Title: Harbour town votes to rebuild its sea wall", ("title", "Harbour town votes to rebuild its sea wall")),
+    ("Author: Hélène Moreau-Dubois", ("author", "Hélène Moreau-Dubois")),
+    ("**Published:** 14 March 2025", ("date", "14 March 2025")),
+    ('title: "Libraries lend more e-books than ever"', ("title", "Libraries lend more e-books than ever")),
+])
+def test_labelled_header_lines_are_read_as_fields(line: str, field) -> None:  # noqa: ANN001
+    from assistant.ingest.metadata import header_field
+
+    assert header_field(line) == field
+
+
+def test_a_labelled_author_or_date_line_reads_like_a_byline_or_a_date_line() -> None:
+    assert parse_byline("Authors: Ann Lee, Bo Kim") == (["Ann Lee", "Bo Kim"], None)
+    assert parse_date("Date: 2025-03-14") == "2025-03-14"
+    assert parse_date("date: 2024-11-02T10:00:00Z") == "2024-11-02"
+
+
+@pytest.mark.parametrize("line", ["Note: the figures are provisional.", "Date: the meeting moved to spring",
+                                  "Reporter: What did you see that night?", "Title: "])
+def test_other_labels_and_values_that_are_no_field_are_not_header_lines(line: str) -> None:
+    from assistant.ingest.metadata import is_header_line
+
+    assert not is_header_line(line)

@@ -17,7 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.ingest.loaders import RawDoc
-from assistant.ingest.metadata import looks_like_headline, normalize_date, parse_byline, parse_date, title_from_path
+from assistant.ingest.metadata import (header_field, looks_like_headline, normalize_date, parse_byline, parse_date, parse_title_field,
+                                       title_from_path)
 
 RULES_FILE = Path(__file__).with_name("junk_rules.toml")
 # How much article text must precede a tail marker for it to end the article.
@@ -25,7 +26,8 @@ MIN_BODY_BEFORE_TAIL = 200
 HEADER_LINES = 8  # how far into the text the title/byline/date are looked for
 # Bumped when cleaning changes what the text of an unchanged file is: documents indexed by
 # an older cleaner are processed again (their offsets would not match what a fresh clean gives).
-CLEANER_VERSION = 3  # 3: a PDF line that ends without punctuation (title, byline, date, heading) ends its sentence
+CLEANER_VERSION = 4  # 4: "Title:" / "Author:" / "Date:" lines and Markdown front matter are header lines
+# 3: a PDF line that ends without punctuation (title, byline, date, heading) ends its sentence
 PULL_QUOTE_MIN = 40  # shortest standalone line treated as a repeated pull quote
 # A PDF line without closing punctuation ends its sentence (a heading, not a wrapped line) when it is at
 # most this share of the page's widest line and at most HEADING_WORDS words, and the next line opens one.
@@ -206,7 +208,11 @@ def _take_header(lines: list[_Line], raw: RawDoc, dropped: list[str]) -> tuple[l
         text = ln.text
         as_date = parse_date(text)
         byline = parse_byline(text)
-        if as_date:
+        title_field = parse_title_field(text)
+        if title_field:
+            title = title or title_field
+            found_title_line = True
+        elif as_date:
             published = published or as_date
         elif byline:
             authors = authors or byline[0]
@@ -218,6 +224,10 @@ def _take_header(lines: list[_Line], raw: RawDoc, dropped: list[str]) -> tuple[l
         # the header lines stay in the text: a "who wrote it?" answer cites the byline as it stands
         # there. Answerers never quote them as claims (metadata.is_header_line).
     return lines, title, authors, published
+
+
+def _labelled_header(line: str) -> bool:
+    return bool(header_field(line) and (parse_title_field(line) or parse_date(line) or parse_byline(line)))
 
 
 def _ends_sentence(line: str, after: str, widest: int) -> bool:
@@ -259,6 +269,8 @@ def _assemble(lines: list[_Line], fmt: str) -> tuple[str, list[tuple[int, int, i
             flush()
         elif block and fmt == "pdf" and _ends_sentence(block[-1], ln.text, widest.get(page, 0)):
             flush()
+        elif block and (_labelled_header(block[-1]) or _labelled_header(ln.text)):
+            flush()  # "Title: …" / "Author: …" / "Date: …" lines are each a header line, never one run-on sentence
         if not ln.blank:
             if not block:
                 page = ln.page

@@ -7,9 +7,12 @@ reports it with the path and goes on with the other files.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
+
+from assistant.ingest.metadata import FIELD_KEYS, header_field, normalize_date, split_names
 
 SUPPORTED = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md",
              ".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -148,9 +151,51 @@ def decode_text(data: bytes) -> str:
     return text
 
 
+_FRONT_MATTER = re.compile(r"\A\ufeff?\s*---[ \t]*\n(?P<body>.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+FRONT_MATTER_LINES = 60  # a longer leading "---" block is text, not a front matter
+
+
+def _front_matter_value(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(v).strip() for v in value if str(v).strip())
+    if isinstance(value, dict):
+        return str(value.get("name") or "").strip()
+    return "" if value is None else str(value).strip()
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """A Markdown-style YAML front matter block's title, author and date, and the text without
+    the block. Its title/author/date lines stay (they are the article's header lines, cited as
+    they stand); tags, layout and the like go. A block that is no YAML mapping, or names none of
+    them, is left as text."""
+    import yaml
+
+    m = _FRONT_MATTER.match(text)
+    if not m or m.group("body").count("\n") > FRONT_MATTER_LINES:
+        return {}, text
+    try:
+        data = yaml.safe_load(m.group("body"))
+    except yaml.YAMLError:
+        return {}, text
+    if not isinstance(data, dict):
+        return {}, text
+    fields: dict[str, str] = {}
+    for key, value in data.items():
+        kind = next((k for k, keys in FIELD_KEYS.items() if str(key).strip().lower() in keys), None)
+        if kind and kind not in fields and _front_matter_value(value):
+            fields[kind] = _front_matter_value(value)
+    if not fields:
+        return {}, text
+    kept = [line for line in m.group("body").splitlines() if header_field(line)]
+    return fields, "\n".join(kept) + ("\n\n" if kept else "") + text[m.end():].lstrip("\n")
+
+
 def _load_text(data: bytes, fmt: str) -> RawDoc:
     text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    return RawDoc(text=text, format=fmt)
+    fields, text = split_front_matter(text)
+    authors = split_names(fields["author"]) if "author" in fields else []
+    return RawDoc(text=text, format=fmt, title=fields.get("title", ""), authors=authors,
+                  published=normalize_date(fields.get("date")))
 
 
 def _load_html(data: bytes) -> RawDoc:

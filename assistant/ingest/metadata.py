@@ -1,7 +1,9 @@
 """Title, authors and date read from an article's own first lines.
 
 Scraped text rarely has metadata fields, but its header usually says it in prose:
-a "December 12, 2020" line, a "By A and B" line, a headline.
+a "December 12, 2020" line, a "By A and B" line, a headline. Text written or exported by hand
+often labels them instead ("Title: …", "Author: …", "Date: …", or the same keys in a Markdown
+front matter block): a labelled line counts as the same header line.
 """
 
 from __future__ import annotations
@@ -22,11 +24,44 @@ _DATE_RE = re.compile(
 _BYLINE_RE = re.compile(r"^by\s+(?P<names>[^\n]{2,200})$", re.IGNORECASE)
 _NAME_RE = re.compile(r"^[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|der|da|bin|al|la|le|y))*$")
 _SENTENCE_END = re.compile(r"[.!;:,…]$")
+_FIELD_RE = re.compile(r"^(?P<key>[A-Za-z][A-Za-z ]{0,24}?)\s*:\s*(?P<value>\S.*)$")
+# the labels of a header line, by what they carry (lower case, as written before the colon)
+FIELD_KEYS = {
+    "title": frozenset({"title", "headline"}),
+    "author": frozenset({"author", "authors", "by", "byline", "writer", "writers", "written by", "reporter",
+                         "reporters", "creator"}),
+    "date": frozenset({"date", "published", "publication date", "date published", "published on", "pubdate",
+                       "posted", "posted on"}),
+}
+
+
+def header_field(line: str) -> tuple[str, str] | None:
+    """("title" | "author" | "date", value) for a labelled header line ("Author: Jane Doe")."""
+    m = _FIELD_RE.match(line.strip().strip("*_").strip())
+    if not m:
+        return None
+    key = " ".join(m.group("key").lower().split())
+    value = m.group("value").strip().strip("*_").strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1].strip()
+    for kind, keys in FIELD_KEYS.items():
+        if key in keys and value:
+            return kind, value
+    return None
+
+
+def parse_title_field(line: str) -> str | None:
+    """The title a "Title: …" line gives."""
+    field = header_field(line)
+    return field[1] if field and field[0] == "title" else None
 
 
 def parse_date(text: str) -> str | None:
-    """ISO date when the whole string is a date, else None."""
+    """ISO date when the whole string is a date (or a "Date: …" line's value), else None."""
     text = text.strip().strip("*_").strip()
+    field = header_field(text)
+    if field and field[0] == "date":
+        return normalize_date(field[1])
     m = _DATE_RE.match(text)
     if not m:
         return None
@@ -64,12 +99,16 @@ def split_names(names: str) -> list[str]:
 
 
 def parse_byline(line: str) -> tuple[list[str], str | None] | None:
-    """(authors, date-or-None) for lines like "By A and B" or "*By A — 2023-05-17*"."""
+    """(authors, date-or-None) for lines like "By A and B", "*By A — 2023-05-17*" or "Author: A"."""
     line = line.strip().strip("*_").strip()
-    m = _BYLINE_RE.match(line)
-    if not m:
-        return None
-    names = m.group("names")
+    field = header_field(line)
+    if field and field[0] == "author":
+        names = field[1].strip("[]")
+    else:
+        m = _BYLINE_RE.match(line)
+        if not m:
+            return None
+        names = m.group("names")
     published = None
     # a date after a separator: "By A — May 3, 2023", "By A | 2023-05-03"
     parts = re.split(r"\s+[—–|·-]\s+|\s*,\s+(?=(?:\d|" + _MONTHS + r"))", names, maxsplit=1, flags=re.I)
@@ -105,4 +144,5 @@ def is_header_line(text: str, title: str = "") -> bool:
     text = text.strip()
     if not text:
         return False
-    return bool(parse_date(text) or parse_byline(text) or (title and _key(text) == _key(title)))
+    return bool(parse_date(text) or parse_byline(text) or parse_title_field(text)
+                or (title and _key(text) == _key(title)))
