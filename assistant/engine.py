@@ -486,7 +486,7 @@ class Engine:
             return
         t0 = time.perf_counter()
         history = list(history or [])[-self.settings.history_turns:] if self.settings.history_turns > 0 else []
-        about = answer_about(text, history, self._library(), filters) if about_kind(text) else None
+        about = answer_about(text, history, self._library(), filters) if about_kind(text, self._titles()) else None
         if about is not None:
             about.question, about.warnings = question, warnings + about.warnings
             about.timings = {"retrieve_ms": (time.perf_counter() - t0) * 1000, "answer_ms": 0.0}
@@ -565,6 +565,14 @@ class Engine:
         if cached is None or cached[0] is not self._manifest:
             cached = (self._manifest, AuthorIndex.of(a for e in self._manifest.values() for a in e.authors))
             self._authors_cache = cached
+        return cached[1]
+
+    def _titles(self) -> list[str]:
+        """Indexed titles ("Who wrote <a title>?" is about that article), rebuilt when the manifest is replaced."""
+        cached = getattr(self, "_titles_cache", None)
+        if cached is None or cached[0] is not self._manifest:
+            cached = (self._manifest, sorted({e.title for e in self._manifest.values() if e.title}))
+            self._titles_cache = cached
         return cached[1]
 
     def _premise(self):  # noqa: ANN202 - (question, quote) -> str | None, or None without a parser

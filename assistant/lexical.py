@@ -52,7 +52,8 @@ _UNDECOMPOSED = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "�
                                "ð": "d", "ı": "i"})
 
 
-def _fold(term: str) -> str:
+def fold_accents(term: str) -> str:
+    """The term without accents or letters Unicode does not decompose ("Østergaard" -> "Ostergaard")."""
     plain = "".join(ch for ch in unicodedata.normalize("NFKD", term) if not unicodedata.combining(ch))
     return plain.translate(_UNDECOMPOSED)
 
@@ -134,7 +135,7 @@ class LexicalIndex:
         chunks removed since the base was built still counts, which errs towards holding."""
         for term in _tokens(word):
             if self._doc_freq(term) == 0 and not any(term in counts for counts in self.delta.values()) \
-                    and _fold(term) not in self._folded():
+                    and fold_accents(term) not in self._folded():
                 return False
         return True
 
@@ -143,7 +144,7 @@ class LexicalIndex:
         if self._folded_terms is None:
             vocab = self._retriever.vocab_dict if self._retriever is not None else {}
             live = [t for t in vocab if self._doc_freq(t)]
-            self._folded_terms = {_fold(t) for t in live} | {_fold(t) for c in self.delta.values() for t in c}
+            self._folded_terms = {fold_accents(t) for t in live} | {fold_accents(t) for c in self.delta.values() for t in c}
         return self._folded_terms
 
     def _delta_scores(self, terms: list[str]) -> list[tuple[str, float]]:

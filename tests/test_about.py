@@ -173,3 +173,48 @@ def test_a_pdf_byline_on_its_own_line_is_cited_as_that_line_and_never_called_a_p
     when = engine.ask("When was the article about the Velcastle port expansion published?")
     assert "2024-03-03" in when.answer and when.citations[0].quote == "March 3, 2024"
     assert_exact(engine, ans)
+
+
+def test_an_author_named_without_accents_or_with_a_possessive_is_found() -> None:
+    authors = AuthorIndex.of(["Hélène Moreau-Dubois", "Kwame Mensah-Bonsu"])
+    assert authors.find("What did Helene Moreau-Dubois write?") == "Hélène Moreau-Dubois"
+    f = question_filters("What did Mensah-Bonsu's article say about audiobooks?", authors)
+    assert f is not None and f.author == "Kwame Mensah-Bonsu"
+
+
+def test_the_author_filter_leaves_a_clean_search_behind() -> None:
+    from assistant.answer.about import strip_constraints
+
+    authors = AuthorIndex.of(["Kwame Mensah-Bonsu"])
+    q = "What did Mensah-Bonsu's article say about audiobooks?"
+    assert strip_constraints(q, question_filters(q, authors)) == "What about audiobooks?"
+
+
+def test_a_question_that_quotes_a_title_is_about_that_article() -> None:
+    titles = ["River dam completed", "Ferry service resumes"]
+    assert kind_of("Who wrote Ferry service resumes?", titles) == "author"
+    assert kind_of("When was “River dam completed” published?", titles) == "date"
+    assert kind_of("Who wrote the report on ferries?", []) == "author"
+    assert kind_of("Who resumed the ferry service?", titles) is None
+
+
+def test_who_wrote_a_quoted_title_names_that_articles_authors(engine: Engine) -> None:
+    ans = engine.ask("Who wrote Ferry service resumes?")
+    assert ans.answerer == "metadata" and "Sam Lee and Ines Moreau" in ans.answer
+    assert ans.citations[0].doc_id.endswith("ferry.txt")
+    assert_exact(engine, ans)
+
+
+def test_labelled_header_lines_answer_who_wrote_it_and_when(fake_settings, hash_embedder, tmp_path: Path) -> None:  # noqa: ANN001
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "wall.txt").write_text("Title: Harbour town rebuilds its sea wall\nAuthor: Hélène Moreau-Dubois\n"
+                                   "Date: 2025-03-14\n\nThe council of Port Elwyn voted to rebuild the sea wall "
+                                   "after two winter storms flooded the lower streets.\n")
+    e = Engine(fake_settings, embedder=hash_embedder)
+    e.index([docs])
+    who = e.ask("What did Helene Moreau-Dubois write?")
+    assert who.answered and "Harbour town rebuilds its sea wall" in who.answer and "What did" not in who.answer
+    when = e.ask("When was the article about the sea wall published?")
+    assert "2025-03-14" in when.answer and when.citations[0].quote == "Date: 2025-03-14"
+    assert_exact(e, when)

@@ -23,6 +23,7 @@ from assistant.answer.citations import citation_for, content_terms
 from assistant.chunking import sentence_spans
 from assistant.conversation import conversation_docs, topic_terms
 from assistant.ingest.metadata import is_header_line, parse_byline, parse_date
+from assistant.lexical import fold_accents
 from assistant.records import Answer, Chunk, Citation, Passage, SourceInfo, Turn
 from assistant.retrieval import Filters
 
@@ -134,11 +135,12 @@ class AuthorIndex:
             parts = [p for p in author.split() if p and not p.endswith(".")]
             for form in dict.fromkeys([author] + ([parts[-1]] if parts else [])):
                 if len(form) >= 3:
-                    forms.setdefault(form.lower(), author)
+                    forms.setdefault(_name_key(form), author)
         return AuthorIndex(forms, max((len(f.split()) for f in forms), default=1))
 
     def find(self, question: str) -> str | None:
-        """The author the question names (the longest matching form); names must be capitalised."""
+        """The author the question names (the longest matching form); names must be capitalised,
+        accents may be left out ("Helene" names "Hélène")."""
         words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[\w’'.-]+", question)]
         best: tuple[int, str] | None = None
         for n in range(min(self.longest, len(words)), 0, -1):
@@ -146,12 +148,27 @@ class AuthorIndex:
                 gram = words[i:i + n]
                 if not gram[0][:1].isupper():
                     continue
-                author = self.forms.get(" ".join(gram).lower().strip("."))
+                author = self.forms.get(_name_key(" ".join(gram).strip(".")))
                 if author and (best is None or n > best[0]):
                     best = (n, author)
             if best:
                 return best[1]
         return None
+
+
+def _name_key(name: str) -> str:
+    return fold_accents(name.lower())
+
+
+def _without_author(text: str, author: str) -> str:
+    """The text without the words of the author's name, however it spells them ("Helene",
+    "Moreau-Dubois's")."""
+    parts = {_name_key(p) for p in author.split() if len(p.strip(".")) > 1}
+
+    def drop(m: re.Match[str]) -> str:
+        return " " if _name_key(re.sub(r"['’]s$", "", m.group(0))) in parts else m.group(0)
+
+    return re.sub(r"[\w][\w’'.-]*[\w]|\w", drop, text)
 
 
 def question_filters(question: str, authors: AuthorIndex) -> Filters | None:
@@ -160,9 +177,9 @@ def question_filters(question: str, authors: AuthorIndex) -> Filters | None:
     (wrote, written, "by X", "X's article"), not when a name merely appears."""
     author = authors.find(question)
     if author:
-        surname = author.split()[-1]
-        said = (_WROTE_VERB.search(question) or re.search(rf"\bby\s+(?:\w+\s+)?{re.escape(surname)}\b", question)
-                or re.search(rf"{re.escape(surname)}['’]s\s+{_ARTICLE_WORDS}", question, re.I))
+        surname, plain = re.escape(fold_accents(author.split()[-1])), fold_accents(question)
+        said = (_WROTE_VERB.search(question) or re.search(rf"\bby\s+(?:\w+\s+)?{surname}\b", plain)
+                or re.search(rf"{surname}['’]s\s+{_ARTICLE_WORDS}", plain, re.I))
         if not said:
             author = None
     dates = date_filter(question)
@@ -179,8 +196,12 @@ def strip_constraints(question: str, found: Filters | None) -> str:
         return question
     text = question
     if found.author:
-        for form in sorted({found.author, found.author.split()[-1]}, key=len, reverse=True):
-            text = re.sub(rf"\b{re.escape(form)}(?:['’]s)?\b", " ", text)
+        surname = re.escape(fold_accents(found.author.split()[-1]))
+        possessive = re.search(rf"{surname}['’]s\s+(?:(?:new|latest|last|recent|first)\s+)?{_ARTICLE_WORDS}\b",
+                               fold_accents(text), re.I)
+        if possessive and len(fold_accents(text)) == len(text):  # "What did Jin's article say" -> "What did say"
+            text = text[:possessive.start()] + " " + text[possessive.end():]
+        text = _without_author(text, found.author)
         text = re.sub(r"\b(?:did|does|do|has|have|had)?\s*\b(?:write|wrote|written|writes|publish|published|say|said)\b",
                       " ", text, flags=re.I)
         text = re.sub(r"\bby\s+(?=[?.!,]|$)", " ", text)
@@ -202,15 +223,35 @@ def merge_filters(given: Filters | None, found: Filters | None) -> Filters | Non
 
 # --- what kind of question ---------------------------------------------------------------------
 
-def kind_of(question: str) -> str | None:
-    """"author", "date", "list" or None (an ordinary question about the content)."""
+def _title_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", fold_accents(text.lower())))
+
+
+def titled(question: str, titles: Iterable[str]) -> str | None:
+    """The indexed title the question quotes whole ("Who wrote Libraries lend more e-books than
+    ever?"), if any: a title of two words or more, matched without case, accents or punctuation."""
+    q = f" {_title_key(question)} "
+    best = None
+    for title in titles:
+        key = _title_key(title)
+        if len(key.split()) >= 2 and f" {key} " in q and (best is None or len(key) > len(_title_key(best))):
+            best = title
+    return best
+
+
+def kind_of(question: str, titles: Iterable[str] = ()) -> str | None:
+    """"author", "date", "list" or None (an ordinary question about the content). `titles` are the
+    indexed articles' titles: a question that quotes one is about that article."""
     q = question.strip()
+    names_title = titled(q, titles) is not None
     who = _WHO.search(q)
     if who and _WHO_AUTHOR.search(q):
         rest = re.sub(r"^(?:of\s+)?(?:the\s+|a\s+)?", "", q[who.end():].strip(" ?.!"), flags=re.I)
-        if not rest or _IT.match(rest) or re.match(rf"(?:{_ARTICLE_WORDS})\b", rest, re.I) or _TOPIC.match(rest):
+        if (not rest or _IT.match(rest) or re.match(rf"(?:{_ARTICLE_WORDS})\b", rest, re.I) or _TOPIC.match(rest)
+                or names_title):
             return "author"
-    if _WHEN.search(q) and _WHEN_PUBLISHED.search(q) and (_IT.search(q) or re.search(_ARTICLE_WORDS, q, re.I)):
+    if _WHEN.search(q) and _WHEN_PUBLISHED.search(q) and (_IT.search(q) or re.search(_ARTICLE_WORDS, q, re.I)
+                                                          or names_title):
         return "date"
     if re.match(r"\s*what\s+(?:did|does|do)\s+.+?\s+(?:write|publish|say)\b", q, re.I) and _TOPIC.search(q):
         return None  # "What did Bartlett write about Venezuela?": the content, from Bartlett's articles
@@ -232,8 +273,7 @@ def _topic_of(question: str, author: str | None) -> str:
     text = _DATE_PHRASE.sub(" ", text)
     text = re.sub(rf"\b(?:since|after|before|until|from|in|on)\s+{_DATE}\b", " ", text, flags=re.I)
     if author:
-        for part in author.split():
-            text = re.sub(rf"\b{re.escape(part)}(?:['’]s)?\b", " ", text)
+        text = _without_author(text, author)
     text = re.sub(rf"\b{_ARTICLE_WORDS}\b", " ", text, flags=re.I)
     text = re.sub(r"\b(?:was|were|is|are|been|be|first|originally|published|written|wrote|posted|dated|released|"
                   r"come\s+out|came\s+out|by\s+whom)\b", " ", text, flags=re.I)
@@ -330,6 +370,12 @@ def _resolve_target(question: str, history: Sequence[Turn], library: Library, so
                     filters: Filters | None, author: str | None) -> _Target | None | str:
     """The one article a "who wrote / when was" question is about; a message when it is unclear."""
     by_id = {s.doc_id: s for s in sources}
+    title = titled(question, (s.title for s in sources))
+    if title:
+        named = [s for s in sources if s.title == title and (not filters or not filters.active()
+                                                             or s.doc_id in filters.allowed({s.doc_id: _Entry(s)}))]
+        if len(named) == 1:
+            return _Target(named[0])
     topic = _topic_of(question, author)
     terms = set(topic_terms(topic))
     if terms:
@@ -465,11 +511,11 @@ def _describe_dates(filters: Filters | None) -> str:
 def answer_about(question: str, history: Sequence[Turn], library: Library,
                  filters: Filters | None = None) -> Answer | None:
     """The metadata answer to a question about the articles themselves; None for any other question."""
-    kind = kind_of(question)
-    if kind is None:
-        return None
     sources = library.sources()
     if not sources:
+        return None
+    kind = kind_of(question, (s.title for s in sources))
+    if kind is None:
         return None
     author = AuthorIndex.of(a for s in sources for a in s.authors).find(question)
     found = question_filters(question, AuthorIndex.of(a for s in sources for a in s.authors))
