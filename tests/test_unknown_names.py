@@ -45,3 +45,9 @@ def test_an_answer_to_a_question_naming_an_absent_place_carries_the_warning(fake
     assert named.answered and not any(ABSENT in w for w in named.warnings)
     assert absent.answered and any(w.startswith("'Skarvik' appears " + ABSENT) for w in absent.warnings)
     engine.close()
+
+
+def test_a_name_the_articles_spell_as_another_alias_of_the_same_entity_is_held() -> None:
+    index = LexicalIndex.build([("a", "The United States and Britain signed the accord.")], None)
+    assert unknown_names("Did the USA sign the accord with the UK?", index.holds) is None
+    assert unknown_names("Did the USA sign the accord with Norway?", index.holds).startswith("'Norway' appears")
