@@ -297,3 +297,27 @@ def test_a_date_the_passage_also_gives_raises_no_warning() -> None:
     assert date_conflict("When will the tunnel open?", "The tunnel will open to trains in 2031.") is None
     assert date_conflict("How many drones did Iran send in August?", "In July Iran agreed to send drones.") == \
         "the question says August; the passage gives July: check which is meant"
+
+
+HARBOUR = ("The council of Port Elwyn voted on Tuesday to rebuild the sea wall. The wall will cost 42 million euros. "
+           "Mayor Tomas Lindqvist said the vote was the only responsible choice. Opponents wanted homes moved inland.")
+
+
+class CompletingRanker(KeywordRanker):
+    """A stand-in reader for which the mayor's sentence completes the one naming the town."""
+
+    def score(self, pairs, max_length=None):  # noqa: ANN001, ANN201
+        out = super().score(pairs, max_length)
+        return out + np.array([3.0 if "elwyn" in t.lower() and "lindqvist" in t.lower() else 0.0 for _q, t in pairs],
+                              dtype=np.float32)
+
+
+@pytest.mark.parametrize("town, joins", [(2.0, True), (6.0, False)])
+def test_a_weak_reading_is_completed_by_the_sentence_of_its_article_that_adds_most_to_it(town: float, joins: bool) -> None:
+    p = passage_of(HARBOUR, title="Sea wall")
+    q = "Who is the mayor of Port Elwyn?"
+    ranker = SentenceRanker(CompletingRanker({"elwyn": town}))
+    ranked = ranker.rank(q, sentences([p]), [p])
+    chosen = choose(q, ranked.sentences, uplift=lambda lead, others: ranker.uplift(q, lead, others))
+    assert chosen[0].text.startswith("The council of Port Elwyn")
+    assert any("Lindqvist" in s.text for s in chosen) == joins  # a confident reading is not second-guessed

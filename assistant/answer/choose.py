@@ -22,6 +22,14 @@ REDUNDANT_OVERLAP = 0.6  # share of content words two chosen sentences may have 
 CAUSE_UPLIFT = 0.75  # logits a sentence giving a cause must add to the best one's reading to join it
 CAUSE_RIVAL = 0.5  # logits under the first a second cause may add and still join
 CAUSE_CANDIDATES = 5  # sentences of the best one's article, nearest first, read together with it
+# A best sentence the cross-encoder reads only weakly (under COMPLETION_BELOW logits) is read together
+# with its article's COMPLETION_CANDIDATES nearest sentences; the one adding COMPLETION_UPLIFT or more
+# joins it ("Who is the mayor of Port Elwyn?": "The council of Port Elwyn voted ..." + "Mayor Tomas
+# Lindqvist said ..."). On 1,558 questions of the shared SQuAD subset the answer then held the gold
+# answer 1.1 points more often; the reading costs four joined pairs on 15% of questions.
+COMPLETION_BELOW = 3.0
+COMPLETION_CANDIDATES = 4
+COMPLETION_UPLIFT = 1.5
 Uplift = Callable[[Sentence, Sequence[Sentence]], "np.ndarray | None"]
 
 
@@ -48,6 +56,25 @@ def _standing(s: Sentence) -> float:
     return value
 
 
+def _nearest(best: Sentence, pool: Sequence[Sentence], n: int) -> list[Sentence]:
+    return sorted((s for s in pool if s.doc_id == best.doc_id and s.start != best.start and not s.repeated),
+                  key=lambda s: abs(s.start - best.start))[:n]
+
+
+def completion_for(best: Sentence, pool: Sequence[Sentence], uplift: Uplift) -> Sentence | None:
+    """The sentence of the best one's article that completes a weak reading of it: the asked-for
+    fact often sits a sentence or two away from the one that names the subject, under no name of
+    the question, where neither the prior nor the kind of thing asked for finds it."""
+    if best.score is None or best.score >= COMPLETION_BELOW:
+        return None
+    others = _nearest(best, pool, COMPLETION_CANDIDATES)
+    gains = uplift(best, others) if others else None
+    if gains is None or not len(gains):
+        return None
+    i = int(np.argmax(gains))
+    return others[i] if float(gains[i]) >= COMPLETION_UPLIFT else None
+
+
 def causes_for(best: Sentence, pool: Sequence[Sentence], uplift: Uplift) -> list[Sentence]:
     """For a "why" question: the sentences of the best one's article that add most to it, read
     together with it ("The board voted to build the plant." + "The decision was forced by three dry
@@ -55,8 +82,7 @@ def causes_for(best: Sentence, pool: Sequence[Sentence], uplift: Uplift) -> list
     `CAUSE_RIVAL` of it. The cause may sit paragraphs away, repeat none of the question's words and use
     no word that marks a cause ("forced by", "blamed ... on"), so neither the prior nor a cue list
     finds it; the cross-encoder reading the pair does."""
-    others = sorted((s for s in pool if s.doc_id == best.doc_id and s.start != best.start and not s.repeated),
-                    key=lambda s: abs(s.start - best.start))[:CAUSE_CANDIDATES]
+    others = _nearest(best, pool, CAUSE_CANDIDATES)
     gains = uplift(best, others) if others else None
     if gains is None or not len(gains):
         return []
@@ -80,8 +106,10 @@ def choose(question: str, ranked: Sequence[Sentence], max_sentences: int = 3,
     causes = causes_for(best, ranked, uplift) if kind == "reason" and uplift is not None else []
     if causes:
         chosen.extend(causes[:max_sentences - 1])
-    elif kind is not None:
-        extra = neighbour_with(kind, best, ranked)
+    else:
+        extra = neighbour_with(kind, best, ranked) if kind is not None else None
+        if extra is None and uplift is not None and kind != "reason":
+            extra = completion_for(best, ranked, uplift)
         if extra is not None and not extra.repeated:
             chosen.append(extra)
     margin = SECOND_MARGIN if ranker == "cross-encoder" else SECOND_MARGIN_EMBEDDING
