@@ -16,6 +16,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ _BUNDLED_SHA256 = {
     "tokenizer.json": "cb374d6bc042c22455946f4e09a89d29882a199fdaf8fb25be00dc8b8857a448",
 }
 BATCH = 16  # pairs per model call; sorted by length first, so padding stays small
+QUESTION_SHARE = 0.5  # of the token limit, the most a question may take (its end is kept)
 
 
 class CrossEncoderError(RuntimeError):
@@ -88,14 +90,41 @@ class CrossEncoder:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()  # the tokenizer's truncation settings are shared state
 
+    def _question_end(self, question: str, limit: int) -> str:
+        """The question, or, when it takes more than `limit * QUESTION_SHARE` tokens, the part of it
+        that asks: its last sentence with a question mark (else its last sentence), with the
+        sentences before it when that one is only a few words. Only the text is cut by the tokenizer, never the
+        question, so an over-long one would leave no room (a tokenizer error)."""
+        keep = int(limit * QUESTION_SHARE)
+        self.tokenizer.no_truncation()
+
+        def size(text: str) -> int:
+            return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+        if size(question) <= keep:
+            return question
+        parts = [m.group().strip() for m in re.finditer(r"[^.?!]+(?:[.?!]+|$)", question) if m.group().strip()]
+        asks = [i for i, p in enumerate(parts) if p.endswith("?")]
+        last = asks[-1] if asks else len(parts) - 1
+        first = last
+        while first > 0 and size(" ".join(parts[first:last + 1])) < keep // 4 \
+                and size(" ".join(parts[first - 1:last + 1])) <= keep:
+            first -= 1  # "… the tunnel. Why?": a bare ask leans on what comes before it
+        text = " ".join(parts[first:last + 1])
+        if size(text) <= keep:
+            return text
+        enc = self.tokenizer.encode(text, add_special_tokens=False)
+        return text[enc.offsets[-keep][0]:]  # one sentence longer than the budget: its end
+
     def score(self, pairs: Sequence[tuple[str, str]], max_length: int | None = None) -> np.ndarray:
         """One logit per pair, batched by length (short sentences do not pay for long ones)."""
         if not pairs:
             return np.zeros(0, dtype=np.float32)
         limit = max_length or self.max_length
         with self._lock:
+            ends = {q: self._question_end(q, limit) for q in {q for q, _t in pairs}}
             self.tokenizer.enable_truncation(max_length=limit, strategy="only_second")
-            encodings = self.tokenizer.encode_batch([(q, t) for q, t in pairs])
+            encodings = self.tokenizer.encode_batch([(ends[q], t) for q, t in pairs])
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         out = np.zeros(len(encodings), dtype=np.float32)
         for lo in range(0, len(order), BATCH):

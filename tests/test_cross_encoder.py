@@ -32,6 +32,17 @@ def test_the_sentence_that_answers_outscores_the_one_that_only_names_the_subject
 
 
 @needs_package
+def test_an_over_long_question_is_read_by_its_end_instead_of_failing() -> None:
+    model = load_cross_encoder(crossencoder.BUNDLED_CROSS_ENCODER)
+    preamble = "I am writing a briefing for the council and need every detail the articles give. " * 12
+    q = preamble + "How much will the Kessa tunnel cost?"
+    opens, costs = model.score([(q, "The Kessa tunnel will open to trains in 2031."),
+                                (q, "The Kessa tunnel will cost 4.2 billion euros, paid by the state and the region.")],
+                               max_length=160)
+    assert costs > opens
+
+
+@needs_package
 def test_a_batch_reads_each_pair_nearly_as_it_reads_it_alone() -> None:
     # int8 activations are quantised per batch, so a pair's logit moves a little with its batch-mates;
     # the order of the candidates must not
