@@ -218,3 +218,26 @@ def test_labelled_header_lines_answer_who_wrote_it_and_when(fake_settings, hash_
     when = e.ask("When was the article about the sea wall published?")
     assert "2025-03-14" in when.answer and when.citations[0].quote == "Date: 2025-03-14"
     assert_exact(e, when)
+
+
+@pytest.mark.parametrize("question", ["Who wrote the sorghum article?", "Who are the authors of the solar farm piece?"])
+def test_who_wrote_the_x_article_is_a_question_about_an_article(question: str) -> None:
+    assert kind_of(question) == "author"
+
+
+def test_by_a_full_name_of_several_words_is_an_author_filter() -> None:
+    f = question_filters("Which articles are by Aoife Ni Bhriain?", AuthorIndex.of(["Aoife Ní Bhriain"]))
+    assert f is not None and f.author == "Aoife Ní Bhriain"
+
+
+def test_authors_from_front_matter_are_said_to_come_from_it(fake_settings, hash_embedder, tmp_path: Path) -> None:  # noqa: ANN001
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harrier.md").write_text("---\ntitle: Hen harriers return to the moor\nauthors:\n  - Aoife Ní Bhriain\n"
+                                     "  - Tom Ode\ndate: 2024-06-19\n---\n\nThree pairs of hen harriers nested on "
+                                     "Kestrel Ridge this spring, the first in a decade.\n")
+    e = Engine(fake_settings, embedder=hash_embedder)
+    e.index([docs])
+    ans = e.ask("Who wrote about the hen harriers?")
+    assert "Aoife Ní Bhriain and Tom Ode" in ans.answer and "front matter" in ans.answer
+    assert_exact(e, ans)

@@ -119,3 +119,26 @@ def test_labelled_title_author_and_date_lines_become_metadata_and_lines_of_their
     c = run(f"Title: Velmar approves desalination plant\nAuthor: Mara Quell\nDate: 2023-06-04\n\n{BODY}")
     assert (c.title, c.authors, c.published) == ("Velmar approves desalination plant", ["Mara Quell"], "2023-06-04")
     assert c.text.startswith("Title: Velmar approves desalination plant\n\nAuthor: Mara Quell\n\nDate: 2023-06-04\n\n")
+
+
+def test_a_title_and_date_line_on_single_newlines_stay_out_of_the_first_sentence() -> None:
+    c = run(f"Velmar approves desalination plant\nJune 4, 2023\n{BODY}")
+    assert c.text.startswith("Velmar approves desalination plant\n\nJune 4, 2023\n\nThe regional water board")
+
+
+def test_html_text_keeps_each_block_element_a_paragraph_of_its_own() -> None:
+    c = clean(RawDoc(text="Velmar approves plant\n4 June 2023\nThe board approved it.\nIt opens in 2027.",
+                     format="html", title="Velmar approves plant"), "velmar.html")
+    assert c.text == "Velmar approves plant\n\n4 June 2023\n\nThe board approved it.\n\nIt opens in 2027."
+
+
+def test_a_hard_wrapped_text_keeps_its_first_sentence_whole() -> None:
+    c = run("The regional water board approved a desalination plant for the port of\n"
+            "Velmar on Tuesday, after two years of public hearings.\n")
+    assert c.text == ("The regional water board approved a desalination plant for the port of\n"
+                      "Velmar on Tuesday, after two years of public hearings.")
+
+
+def test_a_share_prompt_in_markdown_italics_is_dropped_but_snake_case_stays() -> None:
+    c = run(f"{BODY}\n\n*Share this article: Twitter · Facebook · Email*\n\nThe file is water_plan_2027.pdf.", "md")
+    assert "Share this article" not in c.text and "water_plan_2027.pdf" in c.text

@@ -15,6 +15,7 @@ ABSENT = "in no indexed article"
 def test_the_names_are_the_capitalised_words_after_the_first_without_their_possessive() -> None:
     assert question_names("What did Jonas Weber say about NATO's plans in the U.S.?") == ["Jonas", "Weber", "NATO"]
     assert question_names("Who is I?") == [] and question_names("") == []
+    assert question_names("What did Weber announce in August, on a Tuesday?") == ["Weber"]
 
 
 def test_only_the_names_the_collection_lacks_are_warned_about() -> None:

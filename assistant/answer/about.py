@@ -178,7 +178,7 @@ def question_filters(question: str, authors: AuthorIndex) -> Filters | None:
     author = authors.find(question)
     if author:
         surname, plain = re.escape(fold_accents(author.split()[-1])), fold_accents(question)
-        said = (_WROTE_VERB.search(question) or re.search(rf"\bby\s+(?:\w+\s+)?{surname}\b", plain)
+        said = (_WROTE_VERB.search(question) or re.search(rf"\bby\s+(?:[\w'’.-]+\s+){{0,3}}?{surname}\b", plain)
                 or re.search(rf"{surname}['’]s\s+{_ARTICLE_WORDS}", plain, re.I))
         if not said:
             author = None
@@ -248,7 +248,7 @@ def kind_of(question: str, titles: Iterable[str] = ()) -> str | None:
     if who and _WHO_AUTHOR.search(q):
         rest = re.sub(r"^(?:of\s+)?(?:the\s+|a\s+)?", "", q[who.end():].strip(" ?.!"), flags=re.I)
         if (not rest or _IT.match(rest) or re.match(rf"(?:{_ARTICLE_WORDS})\b", rest, re.I) or _TOPIC.match(rest)
-                or names_title):
+                or re.search(rf"\b{_ARTICLE_WORDS}$", rest, re.I) or names_title):  # "the sorghum article"
             return "author"
     if _WHEN.search(q) and _WHEN_PUBLISHED.search(q) and (_IT.search(q) or re.search(_ARTICLE_WORDS, q, re.I)
                                                           or names_title):
@@ -347,10 +347,10 @@ def best_sentence(passage: Passage, topic: str) -> tuple[int, int]:
 def _where_from(fmt: str, what: str) -> str:
     """Where a value that is not in the article's text came from (header lines stay in the text)."""
     if fmt == "html":
-        return "the page's metadata (its HTML meta tags), not its text"
+        return "the page's HTML meta tags, not its text"
     if fmt == "pdf":
         return "the PDF's document properties, not its text"
-    return f"the article's {what}, read when it was indexed (re-index to cite the line itself)"
+    return f"the article's front matter, not a {what} line of its text"
 
 
 def _names(authors: Sequence[str]) -> str:

@@ -120,15 +120,21 @@ _NAME = re.compile(r"\b[A-Z][A-Za-z'’-]*[A-Za-z]\b")
 _NOT_NAMES = frozenset({"i"})
 
 
+def _calendar_word(word: str) -> bool:
+    """A month or weekday ("August", "Tuesday"): capitalised, but a date, which the date check weighs."""
+    t = tables()
+    return word.lower() in t.months or word.lower() in t.weekdays
+
+
 def question_names(question: str) -> list[str]:
     """The question's names: its capitalised words after the first (the first is capitalised
-    whatever it is), in order, once each."""
+    whatever it is), months and weekdays left out, in order, once each."""
     text = question.strip()
     first = re.match(r"\W*\w+", text)
     out: list[str] = []
     for m in _NAME.finditer(text, first.end() if first else 0):
         name = re.sub(r"['’]s$", "", m.group())
-        if name.lower() not in _NOT_NAMES and name not in out:
+        if name.lower() not in _NOT_NAMES and not _calendar_word(name) and name not in out:
             out.append(name)
     return out
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.ingest.loaders import RawDoc
-from assistant.ingest.metadata import (header_field, looks_like_headline, normalize_date, parse_byline, parse_date, parse_title_field,
+from assistant.ingest.metadata import (is_header_line, looks_like_headline, normalize_date, parse_byline, parse_date, parse_title_field,
                                        title_from_path)
 
 RULES_FILE = Path(__file__).with_name("junk_rules.toml")
@@ -26,7 +26,7 @@ MIN_BODY_BEFORE_TAIL = 200
 HEADER_LINES = 8  # how far into the text the title/byline/date are looked for
 # Bumped when cleaning changes what the text of an unchanged file is: documents indexed by
 # an older cleaner are processed again (their offsets would not match what a fresh clean gives).
-CLEANER_VERSION = 4  # 4: "Title:" / "Author:" / "Date:" lines and Markdown front matter are header lines
+CLEANER_VERSION = 4  # 4: labelled header lines, Markdown front matter; header lines and HTML blocks end paragraphs
 # 3: a PDF line that ends without punctuation (title, byline, date, heading) ends its sentence
 PULL_QUOTE_MIN = 40  # shortest standalone line treated as a repeated pull quote
 # A PDF line without closing punctuation ends its sentence (a heading, not a wrapped line) when it is at
@@ -86,6 +86,7 @@ def _normalize(text: str) -> str:
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPH = re.compile(r"(\*\*|__)(.+?)\1")
+_MD_EMPH_SINGLE = re.compile(r"(?<![*\w])([*_])(?=\S)(.+?)(?<=\S)\1(?![*\w])")
 
 
 def _strip_markdown(line: str) -> str:
@@ -93,6 +94,7 @@ def _strip_markdown(line: str) -> str:
     line = re.sub(r"^>\s?", "", line)
     line = _MD_LINK.sub(r"\1", line)
     line = _MD_EMPH.sub(r"\2", line)
+    line = _MD_EMPH_SINGLE.sub(r"\2", line)
     if re.fullmatch(r"[-*_]{3,}", line.strip()):
         return ""
     return line
@@ -226,10 +228,6 @@ def _take_header(lines: list[_Line], raw: RawDoc, dropped: list[str]) -> tuple[l
     return lines, title, authors, published
 
 
-def _labelled_header(line: str) -> bool:
-    return bool(header_field(line) and (parse_title_field(line) or parse_date(line) or parse_byline(line)))
-
-
 def _ends_sentence(line: str, after: str, widest: int) -> bool:
     """In PDF text, whether the line break after `line` ends a sentence though no punctuation says so:
     at a byline or date line (after it, or before it), or after a short heading followed by a line
@@ -269,8 +267,12 @@ def _assemble(lines: list[_Line], fmt: str) -> tuple[str, list[tuple[int, int, i
             flush()
         elif block and fmt == "pdf" and _ends_sentence(block[-1], ln.text, widest.get(page, 0)):
             flush()
-        elif block and (_labelled_header(block[-1]) or _labelled_header(ln.text)):
-            flush()  # "Title: …" / "Author: …" / "Date: …" lines are each a header line, never one run-on sentence
+        elif block and fmt != "pdf" and (fmt == "html" or is_header_line(block[-1]) or is_header_line(ln.text)):
+            # a byline or date line (or a labelled title) is a line of its own, never part of a run-on
+            # sentence; an unlabelled title is not known by its look alone (a hard-wrapped text's first
+            # line looks like one), so it ends where the byline or date after it starts. HTML text
+            # comes one block element (a <p>, a heading) per line.
+            flush()
         if not ln.blank:
             if not block:
                 page = ln.page
