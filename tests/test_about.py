@@ -180,6 +180,8 @@ def test_an_author_named_without_accents_or_with_a_possessive_is_found() -> None
     assert authors.find("What did Helene Moreau-Dubois write?") == "Hélène Moreau-Dubois"
     f = question_filters("What did Mensah-Bonsu's article say about audiobooks?", authors)
     assert f is not None and f.author == "Kwame Mensah-Bonsu"
+    hyphened = AuthorIndex.of(["Matías Olvera-Brandt"])
+    assert hyphened.find("What did Matias Olvera Brandt write about automation?") == "Matías Olvera-Brandt"
 
 
 def test_the_author_filter_leaves_a_clean_search_behind() -> None:

@@ -157,13 +157,21 @@ class AuthorIndex:
 
 
 def _name_key(name: str) -> str:
-    return fold_accents(name.lower())
+    """A name as typed in any of its spellings: no case, accents or hyphens ("Olvera Brandt" is
+    "Olvera-Brandt")."""
+    return " ".join(fold_accents(name.lower()).replace("-", " ").split())
+
+
+def _surname_pattern(author: str) -> str:
+    """A regex for the author's surname in an accent-folded question, with or without its hyphens."""
+    return re.escape(fold_accents(author.split()[-1])).replace(r"\-", r"[-\s]")
 
 
 def _without_author(text: str, author: str) -> str:
     """The text without the words of the author's name, however it spells them ("Helene",
     "Moreau-Dubois's")."""
-    parts = {_name_key(p) for p in author.split() if len(p.strip(".")) > 1}
+    words = author.split() + re.split(r"[\s-]+", author)
+    parts = {_name_key(p) for p in words if len(p.strip(".")) > 1}
 
     def drop(m: re.Match[str]) -> str:
         return " " if _name_key(re.sub(r"['’]s$", "", m.group(0))) in parts else m.group(0)
@@ -177,7 +185,7 @@ def question_filters(question: str, authors: AuthorIndex) -> Filters | None:
     (wrote, written, "by X", "X's article"), not when a name merely appears."""
     author = authors.find(question)
     if author:
-        surname, plain = re.escape(fold_accents(author.split()[-1])), fold_accents(question)
+        surname, plain = _surname_pattern(author), fold_accents(question)
         said = (_WROTE_VERB.search(question) or re.search(rf"\bby\s+(?:[\w'’.-]+\s+){{0,3}}?{surname}\b", plain)
                 or re.search(rf"{surname}['’]s\s+{_ARTICLE_WORDS}", plain, re.I))
         if not said:
@@ -196,7 +204,7 @@ def strip_constraints(question: str, found: Filters | None) -> str:
         return question
     text = question
     if found.author:
-        surname = re.escape(fold_accents(found.author.split()[-1]))
+        surname = _surname_pattern(found.author)
         possessive = re.search(rf"{surname}['’]s\s+(?:(?:new|latest|last|recent|first)\s+)?{_ARTICLE_WORDS}\b",
                                fold_accents(text), re.I)
         if possessive and len(fold_accents(text)) == len(text):  # "What did Jin's article say" -> "What did say"
