@@ -152,6 +152,14 @@ def test_a_refusal_says_why_in_words() -> None:
     assert isinstance(d, Decision) and not d.answer and d.reasons and all(isinstance(r, str) for r in d.reasons)
 
 
+def test_a_refusal_names_the_rare_word_the_evidence_lacks_as_the_question_typed_it() -> None:
+    from assistant.answer.decide import rarest_missing_word
+
+    pool = sentences([passage_of(TUNNEL)])
+    assert rarest_missing_word("Why did the Kessa walkouts start?", pool[0], pool) == "walkouts"
+    assert rarest_missing_word("When will the Kessa tunnel open?", pool[1], pool) is None
+
+
 def test_a_confident_reading_is_answered_with_exact_citations_and_its_confidence() -> None:
     p = passage_of(TUNNEL)
     ranker = SentenceRanker(KeywordRanker({"4.2 billion": 9.0}))

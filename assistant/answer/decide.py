@@ -215,6 +215,19 @@ _REASONS = {
 }
 
 
+def rarest_missing_word(question: str, chosen: Sentence, ranked: Sequence[Sentence]) -> str | None:
+    """The question's word, as typed, that weighs most (idf) of those the evidence lacks: a refusal
+    names it, so the reader can ask again in the articles' words ("walkout" where they say "strike")."""
+    w_terms = set(content_terms(chosen.window))
+    q_terms = list(dict.fromkeys(content_terms(question)))
+    weights = idf_weights(q_terms, list(ranked))
+    missing = [t for t in q_terms if t not in w_terms]
+    if not missing:
+        return None
+    term = max(missing, key=lambda t: weights.get(t, 0.0))
+    return next((w for w in re.findall(r"[\w'’-]+", question) if content_terms(w) == [term]), None)
+
+
 def _kind_reason(kind: str | None) -> str:
     return {"number": "the evidence holds no number", "date": "the evidence holds no date",
             "person": "the evidence names no one", "place": "the evidence names no place",
@@ -240,6 +253,9 @@ def decide(question: str, chosen: Sentence | None, ranked: Sequence[Sentence], p
         if name.startswith("asks_") and name.endswith("_held"):  # said only of the kind the question asks for
             kind = name[len("asks_"):-len("_held")]
             why = _kind_reason(kind) if asked_for(question) == kind else ""
+        elif name == "missing_idf_max":
+            word = rarest_missing_word(question, chosen, ranked)
+            why = f"a rare word of the question ('{word}') is not in the evidence" if word else _REASONS[name]
         else:
             why = _REASONS.get(name, "")
         if why and why not in reasons:
