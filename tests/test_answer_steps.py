@@ -95,6 +95,16 @@ def test_only_the_front_runners_are_read_by_the_cross_encoder() -> None:
     assert ranked.ranker == "cross-encoder"
 
 
+def test_every_retrieved_passage_has_its_best_sentence_read_though_the_front_runners_are_elsewhere() -> None:
+    p = passage_of(TUNNEL)
+    shops = passage_of("Local shops said retailers lost an estimated 27 million euros during the works.",
+                       doc="shops.txt", score=0.2)
+    q = "How much money did Kessa tunnel businesses lose?"
+    ranked = SentenceRanker(KeywordRanker({"retailers": 9.0}), top_n=2).rank(q, sentences([p, shops]), [p, shops])
+    assert sum(s.score is not None for s in ranked.sentences) == 3
+    assert ranked.best is not None and ranked.best.doc_id == "shops.txt"
+
+
 def test_the_neighbour_holding_the_asked_for_number_joins_the_sentence_about_the_subject() -> None:
     text = ("The council approved the Kessa rail tunnel on Tuesday after years of debate. The tunnel will open to "
             "trains in 2031. The bill comes to 4.2 billion euros, paid by the state and the region.")

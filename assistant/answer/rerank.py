@@ -22,6 +22,7 @@ from assistant.records import Passage
 log = logging.getLogger(__name__)
 
 TOP_N = 8  # sentences read by the cross-encoder per question (bench/trust.py: no gain past 8 on SQuAD)
+PER_PASSAGE = 1  # and each retrieved passage's best by the prior, when the top_n leave it unread
 MAX_TOKENS = 160  # question + sentence; a longer sentence is cut at the end
 JOINED_TOKENS = 192  # question + two sentences read together (`SentenceRanker.uplift`)
 # logits a sentence the conversation's last answer quoted loses: a follow-up wants news ("what did it do
@@ -93,6 +94,14 @@ class SentenceRanker:
         prior leaves them out of the front runners."""
         ordered = prerank(question, pool, passages)
         front, rest = ordered[:self.top_n], ordered[self.top_n:]
+        # a passage retrieval ranked in the top k is read at least once: an answer in the articles'
+        # words, not the question's ("retailers lost" for "shops lose"), scores low on the prior
+        read = {s.passage for s in front}
+        unread = []
+        for s in rest:
+            if s.passage not in read and len([u for u in unread if u.passage == s.passage]) < PER_PASSAGE:
+                unread.append(s)
+        include = list(include) + unread
         extra = {id(s) for s in include} - {id(s) for s in front}
         if extra:
             front += [s for s in rest if id(s) in extra]
