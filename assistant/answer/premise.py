@@ -154,8 +154,8 @@ def unknown_names(question: str, holds: Callable[[str], bool]) -> str | None:
     (`holds`: the collection's word test, `LexicalIndex.holds`): the answer quoted is then about
     something else, or the name is misspelt. A warning, not a refusal: on real SQuAD 2.0 questions
     with their own article as the collection (the dev set's 6,078 and the shared training subset's
-    4,719), such a name is in 3.0-3.4% of the answerable ones (mostly typos and spellings the article
-    does not use) against 6.3-8.9% of the unanswerable ones: 70% of the dev questions it fires on
+    4,719), such a name is in 2.8-3.2% of the answerable ones (mostly typos and spellings the article
+    does not use) against 5.7-7.5% of the unanswerable ones: 69% of the dev questions it fires on
     are unanswerable, far from the 98% a refusal needs."""
     absent = [n for n in question_names(question) if not holds(n) and not _alias_held(n, holds)]
     if not absent:
