@@ -207,14 +207,20 @@ def test_who_wrote_a_quoted_title_names_that_articles_authors(engine: Engine) ->
     assert_exact(engine, ans)
 
 
+def engine_over(settings, embedder, folder: Path, name: str, text: str) -> Engine:  # noqa: ANN001
+    """An engine over one article of the test's own."""
+    folder.mkdir()
+    (folder / name).write_text(text)
+    e = Engine(settings, embedder=embedder)
+    e.index([folder])
+    return e
+
+
 def test_labelled_header_lines_answer_who_wrote_it_and_when(fake_settings, hash_embedder, tmp_path: Path) -> None:  # noqa: ANN001
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "wall.txt").write_text("Title: Harbour town rebuilds its sea wall\nAuthor: Hélène Moreau-Dubois\n"
-                                   "Date: 2025-03-14\n\nThe council of Port Elwyn voted to rebuild the sea wall "
-                                   "after two winter storms flooded the lower streets.\n")
-    e = Engine(fake_settings, embedder=hash_embedder)
-    e.index([docs])
+    e = engine_over(fake_settings, hash_embedder, tmp_path / "docs", "wall.txt",
+                    "Title: Harbour town rebuilds its sea wall\nAuthor: Hélène Moreau-Dubois\nDate: 2025-03-14\n\n"
+                    "The council of Port Elwyn voted to rebuild the sea wall after two winter storms flooded the "
+                    "lower streets.\n")
     who = e.ask("What did Helene Moreau-Dubois write?")
     assert who.answered and "Harbour town rebuilds its sea wall" in who.answer and "What did" not in who.answer
     when = e.ask("When was the article about the sea wall published?")
@@ -233,13 +239,10 @@ def test_by_a_full_name_of_several_words_is_an_author_filter() -> None:
 
 
 def test_authors_from_front_matter_are_said_to_come_from_it(fake_settings, hash_embedder, tmp_path: Path) -> None:  # noqa: ANN001
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "harrier.md").write_text("---\ntitle: Hen harriers return to the moor\nauthors:\n  - Aoife Ní Bhriain\n"
-                                     "  - Tom Ode\ndate: 2024-06-19\n---\n\nThree pairs of hen harriers nested on "
-                                     "Kestrel Ridge this spring, the first in a decade.\n")
-    e = Engine(fake_settings, embedder=hash_embedder)
-    e.index([docs])
+    e = engine_over(fake_settings, hash_embedder, tmp_path / "docs", "harrier.md",
+                    "---\ntitle: Hen harriers return to the moor\nauthors:\n  - Aoife Ní Bhriain\n  - Tom Ode\n"
+                    "date: 2024-06-19\n---\n\nThree pairs of hen harriers nested on Kestrel Ridge this spring, the "
+                    "first in a decade.\n")
     ans = e.ask("Who wrote about the hen harriers?")
     assert "Aoife Ní Bhriain and Tom Ode" in ans.answer and "front matter" in ans.answer
     assert_exact(e, ans)
