@@ -93,8 +93,8 @@ class CrossEncoder:
     def _question_end(self, question: str, limit: int) -> str:
         """The question, or, when it takes more than `limit * QUESTION_SHARE` tokens, the part of it
         that asks: its last sentence with a question mark (else its last sentence), with the
-        sentences before it when that one is only a few words. Only the text is cut by the tokenizer, never the
-        question, so an over-long one would leave no room (a tokenizer error)."""
+        sentences before it when that one is only a few words. The tokenizer cuts only the text,
+        never the question, so an over-long one would leave no room (a tokenizer error)."""
         keep = int(limit * QUESTION_SHARE)
         self.tokenizer.no_truncation()
 

@@ -17,8 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.ingest.loaders import RawDoc
-from assistant.ingest.metadata import (is_header_line, looks_like_headline, normalize_date, parse_byline, parse_date, parse_title_field,
-                                       title_from_path)
+from assistant.ingest.metadata import (is_header_line, looks_like_headline, normalize_date, parse_byline, parse_date,
+                                       parse_title_field, title_from_path)
 
 RULES_FILE = Path(__file__).with_name("junk_rules.toml")
 # How much article text must precede a tail marker for it to end the article.
