@@ -26,7 +26,8 @@ CAUSE_CANDIDATES = 5  # sentences of the best one's article, nearest first, read
 # with its article's COMPLETION_CANDIDATES nearest sentences; the one adding COMPLETION_UPLIFT or more
 # joins it ("Who is the mayor of Port Elwyn?": "The council of Port Elwyn voted ..." + "Mayor Tomas
 # Lindqvist said ..."). On 1,558 questions of the shared SQuAD subset (where these were picked) the
-# answer then held the gold answer 1.1 points more often, on 1,015 of SQuAD 2.0 dev (held out) 1.4; the reading costs four joined pairs on 12-15% of questions (over the
+# answer then held the gold answer 1.1 points more often, on 1,015 of SQuAD 2.0 dev (held out) 1.4;
+# the reading costs four joined pairs on 12-15% of questions (over the
 # shared SQuAD index, 150 questions side by side: p50 243 against 235 ms, p95 440 against 362 ms).
 COMPLETION_BELOW = 3.0
 COMPLETION_CANDIDATES = 4
